@@ -1,0 +1,1 @@
+"""The embedded default: every Switchboard service on one machine, for development, tests and benchmarks."""

@@ -1,0 +1,76 @@
+"""`python -m switchboard.gateway`: connect to Discord (with `DISCORD_TOKEN`) or to the Discord emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import redis.asyncio as aioredis
+
+from switchboard.core.errors import ConfigError
+from switchboard.core.history import ChannelHistory
+from switchboard.core.logs import setup_logging
+from switchboard.core.metrics import Metrics
+from switchboard.core.tracing import setup_tracing
+from switchboard.gateway.activations import ActivationQueue
+from switchboard.gateway.bot import GatewayBot, GatewayDeps
+from switchboard.gateway.discord_api import DiscordApi, point_at_emulator
+from switchboard.gateway.live import LiveReplies
+from switchboard.gateway.replies import ReplyPoster
+from switchboard.gateway.settings import GatewaySettings
+
+log = logging.getLogger("switchboard.gateway")
+
+
+def token_for(settings: GatewaySettings) -> str:
+    """The bot token to log in with; points discord.py at the emulator when no Discord token is set."""
+    if settings.discord_token is not None:
+        return settings.discord_token.get_secret_value()
+    if settings.emulator_url is None:
+        raise ConfigError("set DISCORD_TOKEN to connect to Discord, or SWITCHBOARD_EMULATOR_URL for the emulator")
+    point_at_emulator(settings.emulator_url)
+    log.info("no DISCORD_TOKEN: connecting to the Discord emulator at %s", settings.emulator_url)
+    return settings.emulator_token.get_secret_value()
+
+
+def build_bot(settings: GatewaySettings, client: aioredis.Redis, metrics: Metrics) -> GatewayBot:
+    history = ChannelHistory(client, settings.history_limit)
+
+    def build_deps(api: DiscordApi) -> GatewayDeps:
+        live = LiveReplies(client, api, settings.edit_interval_s, settings.posted_retention_s)
+        return GatewayDeps(
+            queue=ActivationQueue(client, settings.posted_retention_s), history=history, live=live,
+            poster=ReplyPoster(client, api, live, history, metrics, settings), metrics=metrics)
+
+    return GatewayBot(build_deps)
+
+
+async def serve(settings: GatewaySettings) -> None:
+    token = token_for(settings)
+    metrics = Metrics()
+    metrics.serve(settings.metrics_host, settings.metrics_port)
+    client = aioredis.Redis.from_url(settings.redis_url)
+    bot = build_bot(settings, client, metrics)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: asyncio.create_task(bot.close()))
+    try:
+        await bot.start(token)
+    finally:
+        await client.aclose()
+
+
+def main() -> None:
+    settings = GatewaySettings()
+    setup_logging("gateway", settings.log_level)
+    provider = setup_tracing("switchboard-gateway")
+    try:
+        asyncio.run(serve(settings))
+    finally:
+        if provider is not None:
+            provider.shutdown()
+
+
+if __name__ == "__main__":
+    main()

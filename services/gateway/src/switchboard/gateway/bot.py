@@ -1,0 +1,126 @@
+"""The gateway's discord.py client: decides, records history, enqueues, and runs the reply side.
+
+Dependencies are built in `__main__` and passed in; `setup_hook` starts the reply poster and the live
+stream listener once the client has its event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+from opentelemetry.trace import SpanKind
+
+from switchboard.core.history import ChannelHistory
+from switchboard.core.keys import Stream
+from switchboard.core.metrics import Metrics
+from switchboard.core.tracing import inject_context, tracer
+from switchboard.core.wire import Activation, HistoryMessage, Trigger
+from switchboard.gateway.activations import ActivationQueue
+from switchboard.gateway.discord_api import DiscordApi
+from switchboard.gateway.live import LiveReplies
+from switchboard.gateway.policy import decide, facts_of
+from switchboard.gateway.replies import ReplyPoster
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GatewayDeps:
+    queue: ActivationQueue
+    history: ChannelHistory
+    live: LiveReplies
+    poster: ReplyPoster
+    metrics: Metrics
+
+
+def intents() -> discord.Intents:
+    chosen = discord.Intents.default()
+    chosen.message_content = True  # privileged: enable "Message Content Intent" for the bot on Discord
+    return chosen
+
+
+class GatewayBot(discord.Client):
+    def __init__(self, build_deps: Callable[[DiscordApi], GatewayDeps], **options: Any) -> None:
+        """`build_deps` gets this client's REST helper, which the reply side needs, and returns the deps."""
+        super().__init__(intents=intents(), allowed_mentions=discord.AllowedMentions.none(), **options)
+        self.api = DiscordApi(self)
+        self.deps = build_deps(self.api)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def setup_hook(self) -> None:
+        self._tasks = [asyncio.create_task(self.deps.poster.run()), asyncio.create_task(self.deps.live.listen())]
+        for task in self._tasks:
+            task.add_done_callback(_report_crash)
+
+    async def on_ready(self) -> None:
+        assert self.user is not None
+        self.deps.poster.set_identity(str(self.user.id), self.user.display_name)
+        log.info("connected as %s (%s) in %d guild(s)", self.user, self.user.id, len(self.guilds))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.deps.live.close()
+        await super().close()
+
+    async def on_message(self, message: discord.Message) -> None:
+        assert self.user is not None
+        started = time.perf_counter()
+        if message.author.id != self.user.id:
+            await self.deps.history.append(str(message.channel.id), _history_entry(message))
+        trigger = decide(facts_of(message, self.user.id), self.user.id)
+        if trigger is None:
+            self.deps.metrics.gateway_messages.labels(decision="ignored").inc()
+            return
+        if await self._enqueue(message, trigger):
+            self.deps.metrics.gateway_messages.labels(decision="activated").inc()
+            self.deps.metrics.hop_duration.labels(hop="enqueue").observe(time.perf_counter() - started)
+            await self._show_typing(str(message.channel.id))
+        else:
+            self.deps.metrics.gateway_messages.labels(decision="duplicate").inc()
+
+    async def _enqueue(self, message: discord.Message, trigger: Trigger) -> bool:
+        with tracer().start_as_current_span("on_message", attributes={
+            "switchboard.trigger": trigger.value, "discord.channel_id": str(message.channel.id),
+            "switchboard.activation_id": str(message.id)}):
+            with tracer().start_as_current_span(f"send {Stream.ACTIVATIONS.value}", kind=SpanKind.PRODUCER,
+                                                attributes={"messaging.system": "redis",
+                                                            "messaging.destination.name": Stream.ACTIVATIONS.value}):
+                activation = _activation(message, trigger, inject_context())
+                if not await self.deps.queue.enqueue(activation):
+                    return False
+        self.deps.live.track(activation)
+        return True
+
+    async def _show_typing(self, channel_id: str) -> None:
+        try:
+            await self.api.typing(channel_id)
+        except discord.HTTPException as exc:  # typing is a courtesy; never fail an activation on it
+            log.debug("typing indicator failed: %s", exc)
+
+
+def _activation(message: discord.Message, trigger: Trigger, trace_context: dict[str, str]) -> Activation:
+    reference = message.reference.message_id if message.reference else None
+    return Activation(
+        id=str(message.id), trigger=trigger, guild_id=str(message.guild.id) if message.guild else None,
+        channel_id=str(message.channel.id), message_id=str(message.id), author_id=str(message.author.id),
+        author_name=message.author.display_name, content=message.clean_content,
+        reply_to_message_id=str(reference) if reference else None, trace_context=trace_context)
+
+
+def _history_entry(message: discord.Message) -> HistoryMessage:
+    return HistoryMessage(
+        message_id=str(message.id), author_id=str(message.author.id), author_name=message.author.display_name,
+        content=message.clean_content, created_at=message.created_at.timestamp())
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("gateway background task died", exc_info=task.exception())

@@ -1,0 +1,26 @@
+"""Settings of the gateway (`SWITCHBOARD_*` environment variables, plus the conventional `DISCORD_TOKEN`)."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from pydantic import AliasChoices, Field, SecretStr
+
+from switchboard.core.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    # Set: connect to Discord. Unset: connect to the Discord emulator at `emulator_url`.
+    discord_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "SWITCHBOARD_DISCORD_TOKEN"))
+    emulator_url: str | None = None
+    emulator_token: SecretStr = SecretStr("emulator-token")
+    gateway_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    history_limit: int = Field(default=50, ge=1, description="messages kept per channel")
+    # Discord allows ~5 edits per 5 s per channel; one edit a second leaves room for other replies.
+    edit_interval_s: float = Field(default=1.0, ge=0.2)
+    max_concurrent_posts: int = Field(default=16, ge=1)
+    claim_idle_ms: int = Field(default=30_000, ge=100)
+    claim_interval_s: float = Field(default=5.0, gt=0)
+    posted_retention_s: int = Field(default=7 * 24 * 3600, ge=60)

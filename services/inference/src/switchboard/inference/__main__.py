@@ -1,0 +1,43 @@
+"""`python -m switchboard.inference`: start (or join) Ray, deploy the chat role, run the bridge worker."""
+
+from __future__ import annotations
+
+import redis
+
+from switchboard.core.celery_app import make_celery
+from switchboard.core.journal import SyncJournal
+from switchboard.core.keys import Queue
+from switchboard.core.logs import setup_logging
+from switchboard.core.metrics import Metrics
+from switchboard.core.tracing import setup_tracing
+from switchboard.core.workers import instrument_celery, run_worker
+from switchboard.inference.bridge import InferenceBridge, register_inference_task
+from switchboard.inference.deployments.host import ModelHost
+from switchboard.inference.settings import InferenceSettings
+
+
+def main() -> None:
+    settings = InferenceSettings()
+    setup_logging("inference", settings.log_level)
+    provider = setup_tracing("switchboard-inference")
+    instrument_celery()
+    chat = settings.chat_role()
+    host = ModelHost(settings.ray(), chat)
+    host.start()  # fails fast (PlacementError) when the cluster lacks what the chat role asks for
+    try:
+        metrics = Metrics()
+        metrics.serve(settings.metrics_host, settings.metrics_port)
+        client = redis.Redis.from_url(settings.redis_url)
+        app = make_celery(settings, "switchboard-inference")
+        bridge = InferenceBridge(host, chat.model_name, client, metrics, settings.live_interval_s,
+                                 settings.trace_content)
+        register_inference_task(app, bridge, SyncJournal(client), metrics)
+        run_worker(app, Queue.INFERENCE.value, settings.bridge_concurrency, "inference", settings.log_level)
+    finally:
+        host.shutdown()
+        if provider is not None:
+            provider.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""The inference bridge: a Celery task on `sb.inference` that runs a model step on Ray Serve.
+
+It streams the model's tokens, publishes the text so far on `sb:live:<activation>` for the gateway to
+show, and returns the full result for the journal. A GenAI span (`chat <model>`) covers the call;
+prompts and completions stay out of it unless content tracing is on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import redis
+from celery import Celery
+from opentelemetry.trace import SpanKind
+
+from switchboard.core import keys
+from switchboard.core.journal import SyncJournal
+from switchboard.core.keys import Task
+from switchboard.core.metrics import Metrics
+from switchboard.core.steps import execute_step
+from switchboard.core.tracing import inject_context, tracer
+from switchboard.core.wire import InferenceRequest, InferenceResult, ReplyDelta, StepRequest
+
+HOP = "inference"
+
+
+class ChatModel(Protocol):
+    def stream_chat(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]: ...
+
+
+class InferenceBridge:
+    def __init__(self, host: ChatModel, model_name: str, live: redis.Redis, metrics: Metrics,
+                 live_interval_s: float, trace_content: bool) -> None:
+        self._host = host
+        self._model = model_name
+        self._live = live
+        self._metrics = metrics
+        self._live_interval_s = live_interval_s
+        self._trace_content = trace_content
+
+    def run(self, step: StepRequest) -> InferenceResult:
+        request = step.payload
+        if not isinstance(request, InferenceRequest):
+            raise TypeError(f"{step.task_id}: the inference bridge got a {request.kind}")
+        with tracer().start_as_current_span(f"chat {self._model}", kind=SpanKind.CLIENT, attributes={
+            "gen_ai.operation.name": "chat", "gen_ai.request.model": self._model,
+            "gen_ai.request.max_tokens": request.max_tokens, "gen_ai.request.temperature": request.temperature,
+            "switchboard.activation_id": step.activation_id,
+        }) as span:
+            result = self._stream(request)
+            span.set_attributes({
+                "gen_ai.response.model": result.model, "gen_ai.response.finish_reasons": [result.finish_reason],
+                "gen_ai.usage.input_tokens": result.prompt_tokens,
+                "gen_ai.usage.output_tokens": result.completion_tokens})
+            if self._trace_content:
+                span.set_attribute("gen_ai.completion", result.text)
+        return result
+
+    def _stream(self, request: InferenceRequest) -> InferenceResult:
+        started = time.perf_counter()
+        text, first_token_s, last_publish, seq = "", None, 0.0, 0
+        done: dict[str, Any] = {}
+        for chunk in self._host.stream_chat(_ray_request(request)):
+            if chunk["type"] == "done":
+                done = chunk
+                continue
+            text += chunk["text"]
+            now = time.perf_counter()
+            if first_token_s is None:
+                first_token_s = now - started
+            if request.stream_to and now - last_publish >= self._live_interval_s:
+                self._publish(request.stream_to, seq, text)
+                seq, last_publish = seq + 1, now
+        if request.stream_to and seq:
+            self._publish(request.stream_to, seq, text)
+        return self._result(text, done, first_token_s)
+
+    def _publish(self, activation_id: str, seq: int, text: str) -> None:
+        delta = ReplyDelta(activation_id=activation_id, seq=seq, text=text)
+        self._live.publish(keys.live(activation_id), delta.to_json())
+
+    def _result(self, text: str, done: dict[str, Any], first_token_s: float | None) -> InferenceResult:
+        model = done.get("model", self._model)
+        result = InferenceResult(
+            text=text, finish_reason=done.get("finish_reason", "stop"), model=model,
+            prompt_tokens=done.get("prompt_tokens", 0), completion_tokens=done.get("completion_tokens", 0),
+            time_to_first_token_s=first_token_s)
+        if first_token_s is not None:
+            self._metrics.time_to_first_token.labels(model=model).observe(first_token_s)
+        self._metrics.tokens.labels(model=model, direction="input").inc(result.prompt_tokens)
+        self._metrics.tokens.labels(model=model, direction="output").inc(result.completion_tokens)
+        return result
+
+
+def _ray_request(request: InferenceRequest) -> dict[str, Any]:
+    return {
+        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        "max_tokens": request.max_tokens, "temperature": request.temperature, "seed": request.seed,
+        "traceparent": inject_context().get("traceparent"),
+    }
+
+
+def register_inference_task(app: Celery, bridge: InferenceBridge, journal: SyncJournal, metrics: Metrics) -> None:
+    """Register `sb.inference.run` on `app`, bound to these dependencies."""
+
+    @app.task(name=Task.RUN_INFERENCE.value)
+    def run_inference(raw_request: str) -> None:
+        execute_step(raw_request, bridge.run, journal, metrics, HOP)

@@ -1,0 +1,42 @@
+"""Settings of the inference service (`SWITCHBOARD_*` environment variables, plus `RAY_ADDRESS`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+
+from switchboard.core.settings import ServiceSettings
+from switchboard.inference.deployments.config import ChatRoleConfig, RayConfig
+
+
+class InferenceSettings(ServiceSettings):
+    chat_backend: Literal["llama", "echo"] = "llama"
+    chat_model_path: Path | None = Field(default=None, description="GGUF file; None uses the packaged SmolLM2")
+    chat_model_name: str = "SmolLM2-135M-Instruct"
+    chat_n_ctx: int = Field(default=2048, ge=256)
+    chat_n_threads: int = Field(default=2, ge=1)
+    chat_num_cpus: float = Field(default=1.0, ge=0)
+    chat_num_gpus: float = Field(default=0.0, ge=0)
+    chat_memory_bytes: int | None = None
+    chat_max_ongoing_requests: int = Field(default=4, ge=1)
+    chat_num_replicas: int = Field(default=1, ge=1)
+    ray_address: str | None = Field(default=None, validation_alias=AliasChoices("RAY_ADDRESS", "SWITCHBOARD_RAY_ADDRESS"))
+    ray_num_cpus: int | None = 2
+    ray_object_store_memory: int = 200 * 2**20
+    bridge_concurrency: int = Field(default=4, ge=1)
+    # Deltas are cumulative; publishing every ~0.1 s instead of every token keeps pub/sub traffic small.
+    live_interval_s: float = Field(default=0.1, ge=0)
+
+    def chat_role(self) -> ChatRoleConfig:
+        return ChatRoleConfig(
+            backend=self.chat_backend, model_path=self.chat_model_path,
+            model_name="echo" if self.chat_backend == "echo" else self.chat_model_name,
+            n_ctx=self.chat_n_ctx, n_threads=self.chat_n_threads, num_cpus=self.chat_num_cpus,
+            num_gpus=self.chat_num_gpus, memory_bytes=self.chat_memory_bytes,
+            max_ongoing_requests=self.chat_max_ongoing_requests, num_replicas=self.chat_num_replicas)
+
+    def ray(self) -> RayConfig:
+        return RayConfig(address=self.ray_address, num_cpus=self.ray_num_cpus,
+                         object_store_memory=self.ray_object_store_memory)

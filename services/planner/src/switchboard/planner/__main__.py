@@ -1,0 +1,83 @@
+"""`python -m switchboard.planner`: build settings and dependencies, run the planner until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import redis.asyncio as aioredis
+
+from switchboard.core import keys
+from switchboard.core.celery_app import make_celery
+from switchboard.core.history import ChannelHistory
+from switchboard.core.journal import Journal
+from switchboard.core.logs import setup_logging
+from switchboard.core.metrics import Metrics
+from switchboard.core.plugins import CallsystemRegistry
+from switchboard.core.tracing import setup_tracing
+from switchboard.core.workers import instrument_celery
+from switchboard.planner.activations import ActivationStream
+from switchboard.planner.context import ContextServices
+from switchboard.planner.dispatch import StepDispatcher
+from switchboard.planner.planner import Planner, PlannerDeps
+from switchboard.planner.replies import ReplyWriter
+from switchboard.planner.settings import PlannerSettings
+from switchboard.planner.waiter import StepWaiter
+
+CALLSYSTEMS_PACKAGE = "switchboard.planner.callsystems"
+
+
+def build_registry() -> CallsystemRegistry:
+    registry = CallsystemRegistry()
+    registry.load_package(CALLSYSTEMS_PACKAGE)
+    registry.load_entry_points()
+    return registry
+
+
+def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Metrics) -> Planner:
+    journal = Journal(client)
+    services = ContextServices(
+        journal=journal,
+        waiter=StepWaiter(client, journal, keys.wake(settings.planner_id), settings.wake_poll_s),
+        dispatcher=StepDispatcher(make_celery(settings, "switchboard-planner")),
+        history=ChannelHistory(client, settings.history_window),
+        metrics=metrics,
+        step_timeout_s=settings.step_timeout_s,
+    )
+    deps = PlannerDeps(
+        stream=ActivationStream(client, settings.planner_id, settings.claim_idle_ms),
+        registry=build_registry(), services=services,
+        replies=ReplyWriter(client, settings.record_retention_s), metrics=metrics,
+    )
+    return Planner(settings, deps)
+
+
+async def serve(settings: PlannerSettings) -> None:
+    metrics = Metrics()
+    metrics.serve(settings.metrics_host, settings.metrics_port)
+    client = aioredis.Redis.from_url(settings.redis_url)
+    planner = build_planner(settings, client, metrics)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await planner.run(stop)
+    finally:
+        await client.aclose()
+
+
+def main() -> None:
+    settings = PlannerSettings()
+    setup_logging("planner", settings.log_level)
+    provider = setup_tracing("switchboard-planner")
+    instrument_celery()
+    try:
+        asyncio.run(serve(settings))
+    finally:
+        if provider is not None:
+            provider.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Callsystems shipped with Switchboard; the registry sweeps every module of this package."""

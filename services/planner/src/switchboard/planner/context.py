@@ -1,0 +1,137 @@
+"""`StepContext`: the planner's implementation of the callsystem standard library (`CallContext`).
+
+Every effect is a step with a deterministic key (`history:0`, `tool:clock:0`, `infer:0`). Before doing
+anything the context looks in the journal: a recorded result is returned as it is (how a planner that
+took over an activation resumes, and how replay works); otherwise the step runs (locally, or as a
+Celery task with id `<activation>:<step>`) and its result is journaled first-writer-wins.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from switchboard.core.history import ChannelHistory
+from switchboard.core.journal import Journal
+from switchboard.core.metrics import Metrics
+from switchboard.core.plugins import Persona
+from switchboard.core.tracing import tracer
+from switchboard.core.wire import (
+    Activation,
+    ChatMessage,
+    HistoryMessage,
+    HistoryWindow,
+    InferenceRequest,
+    InferenceResult,
+    Outcome,
+    Reply,
+    StepOutput,
+    StepPayload,
+    StepRequest,
+    StepResult,
+    StepTiming,
+    ToolCall,
+    ToolResult,
+)
+from switchboard.planner.dispatch import StepDispatcher
+from switchboard.planner.waiter import StepWaiter
+
+
+@dataclass(frozen=True)
+class ContextServices:
+    """What every StepContext of one planner shares."""
+
+    journal: Journal
+    waiter: StepWaiter
+    dispatcher: StepDispatcher
+    history: ChannelHistory
+    metrics: Metrics
+    step_timeout_s: float
+
+
+class StepContext:
+    def __init__(self, activation: Activation, persona: Persona, services: ContextServices) -> None:
+        self.activation = activation
+        self.persona = persona
+        self._services = services
+        self._counters: Counter[str] = Counter()
+        self.timings: list[StepTiming] = []
+
+    async def history(self, limit: int = 20) -> list[HistoryMessage]:
+        channel = self.activation.channel_id
+
+        async def read() -> HistoryWindow:
+            return HistoryWindow(messages=tuple(await self._services.history.recent(channel, limit)))
+
+        result = await self._local_step(self._next_key("history"), read)
+        return list(_output(result, HistoryWindow).messages)
+
+    async def infer(self, messages: list[ChatMessage], *, max_tokens: int = 256,
+                    temperature: float = 0.7, stream: bool = True) -> InferenceResult:
+        request = InferenceRequest(messages=tuple(messages), max_tokens=max_tokens, temperature=temperature,
+                                   stream_to=self.activation.id if stream else None)
+        result = await self._remote_step(self._next_key("infer"), request)
+        return _output(result, InferenceResult)
+
+    async def tool(self, name: str, arguments: dict[str, Any]) -> Any:
+        result = await self._remote_step(self._next_key(f"tool:{name}"), ToolCall(name=name, arguments=arguments))
+        return _output(result, ToolResult).output
+
+    def reply(self, text: str, outcome: Outcome = Outcome.REPLIED) -> Reply:
+        a = self.activation
+        return Reply(activation_id=a.id, guild_id=a.guild_id, channel_id=a.channel_id,
+                     reply_to_message_id=a.message_id, outcome=outcome, text=text)
+
+    def _next_key(self, kind: str) -> str:
+        key = f"{kind}:{self._counters[kind]}"
+        self._counters[kind] += 1
+        return key
+
+    async def _local_step(self, step: str, compute: Callable[[], Awaitable[StepOutput]]) -> StepResult:
+        with tracer().start_as_current_span(f"step {step}"):
+            if (recorded := await self._recorded(step)) is not None:
+                return recorded
+            started = time.time()
+            result = StepResult(activation_id=self.activation.id, step=step, output=await compute(),
+                                worker="planner", started_at=started)
+            if not await self._services.journal.record(result):
+                result = await self._services.journal.get(self.activation.id, step) or result
+            return self._finish(result, from_journal=False)
+
+    async def _remote_step(self, step: str, payload: StepPayload) -> StepResult:
+        with tracer().start_as_current_span(f"step {step}"):
+            if (recorded := await self._recorded(step)) is not None:
+                return recorded
+            request = StepRequest(activation_id=self.activation.id, step=step,
+                                  reply_to=self._services.waiter.channel, payload=payload)
+            await self._services.dispatcher.send(request)
+            result = await self._services.waiter.wait(self.activation.id, step, self._services.step_timeout_s)
+            return self._finish(result, from_journal=False)
+
+    async def _recorded(self, step: str) -> StepResult | None:
+        recorded = await self._services.journal.get(self.activation.id, step)
+        return None if recorded is None else self._finish(recorded, from_journal=True)
+
+    def _finish(self, result: StepResult, from_journal: bool) -> StepResult:
+        kind = result.step.split(":", 1)[0]
+        self.timings.append(StepTiming(step=result.step, queued_at=result.queued_at, started_at=result.started_at,
+                                       finished_at=result.finished_at, from_journal=from_journal, error=result.error))
+        self._services.metrics.steps.labels(kind=kind, result="journal" if from_journal else "ran").inc()
+        if not from_journal and result.queued_at is not None:
+            self._services.metrics.hop_duration.labels(hop=f"step_{kind}").observe(
+                result.finished_at - result.queued_at)
+        if result.error is not None:
+            raise result.error.to_exception()
+        return result
+
+
+T = TypeVar("T")
+
+
+def _output(result: StepResult, expected: type[T]) -> T:
+    if not isinstance(result.output, expected):
+        raise TypeError(f"step {result.step} recorded {type(result.output).__name__}, expected {expected.__name__}")
+    return result.output

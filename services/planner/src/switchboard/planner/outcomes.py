@@ -1,0 +1,39 @@
+"""How a failed activation is told to the user: the outcome bucket and the words for it."""
+
+from __future__ import annotations
+
+from switchboard.core.errors import (
+    InferenceError,
+    InvalidPayload,
+    StepTimeout,
+    SwitchboardError,
+    ToolError,
+)
+from switchboard.core.wire import Outcome
+
+_BUCKETS: tuple[tuple[type[SwitchboardError], Outcome], ...] = (
+    (StepTimeout, Outcome.BUDGET_EXCEEDED),
+    (InferenceError, Outcome.MODEL_UNAVAILABLE),
+    (ToolError, Outcome.TOOL_FAILED),
+    (InvalidPayload, Outcome.REJECTED_INPUT),
+)
+
+_TEXT = {
+    Outcome.BUDGET_EXCEEDED: "Sorry, that took too long and I gave up.",
+    Outcome.MODEL_UNAVAILABLE: "Sorry, the model is unavailable right now. Please try again in a moment.",
+    Outcome.TOOL_FAILED: "Sorry, a tool I needed failed.",
+    Outcome.REJECTED_INPUT: "Sorry, I could not read that message.",
+    Outcome.FAILED: "Sorry, something went wrong on my side.",
+}
+
+
+def outcome_for(error: BaseException) -> Outcome:
+    for cls, outcome in _BUCKETS:
+        if isinstance(error, cls):
+            return outcome
+    return Outcome.FAILED
+
+
+def user_text(outcome: Outcome, error: BaseException) -> str:
+    code = error.code if isinstance(error, SwitchboardError) else "internal_error"
+    return f"{_TEXT.get(outcome, _TEXT[Outcome.FAILED])} (`{code}`)"

@@ -1,0 +1,143 @@
+"""The planner loop: read activations, run each through its callsystem, write one reply and record.
+
+An entry is acknowledged only after its reply and record are written; until then it stays pending and
+another planner takes it over if this one dies (`XAUTOCLAIM`), resuming from the journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+
+from opentelemetry.trace import Link, SpanKind
+
+from switchboard.core.errors import InvalidPayload
+from switchboard.core.keys import Stream
+from switchboard.core.metrics import Metrics
+from switchboard.core.plugins import CallsystemRegistry, Persona
+from switchboard.core.tracing import current_trace_id, extract_context, inject_context, span_context_of, tracer
+from switchboard.core.wire import Activation, ActivationRecord, ErrorInfo, Reply
+from switchboard.planner.activations import ActivationStream, Entry
+from switchboard.planner.context import ContextServices, StepContext
+from switchboard.planner.outcomes import outcome_for, user_text
+from switchboard.planner.replies import ReplyWriter
+from switchboard.planner.settings import PlannerSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlannerDeps:
+    stream: ActivationStream
+    registry: CallsystemRegistry
+    services: ContextServices
+    replies: ReplyWriter
+    metrics: Metrics
+
+
+class Planner:
+    def __init__(self, settings: PlannerSettings, deps: PlannerDeps) -> None:
+        self._settings = settings
+        self._deps = deps
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Process activations until `stop` is set, then finish what is in flight."""
+        await self._deps.stream.ensure_group()
+        waiter = self._deps.services.waiter
+        await waiter.start()
+        background = [asyncio.create_task(waiter.listen()), asyncio.create_task(self._maintain(stop))]
+        try:
+            while not stop.is_set():
+                free = self._settings.max_concurrent_activations - len(self._inflight)
+                if free <= 0:
+                    await asyncio.wait(self._inflight.values(), return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                for entry in await self._deps.stream.read(free, self._settings.read_block_ms):
+                    self._start(entry)
+            if self._inflight:
+                await asyncio.wait(self._inflight.values())
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await waiter.close()
+
+    async def _maintain(self, stop: asyncio.Event) -> None:
+        """Take over stuck entries and keep our own in-flight entries from looking stuck."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._settings.claim_interval_s)
+            if stop.is_set():
+                return
+            try:
+                await self._deps.stream.heartbeat(list(self._inflight))
+                free = self._settings.max_concurrent_activations - len(self._inflight)
+                for entry in await self._deps.stream.claim_stuck(max(free, 1)):
+                    self._start(entry)
+            except Exception:  # Redis away: try again next round, the entries stay pending
+                log.exception("claiming stuck activations failed")
+
+    def _start(self, entry: Entry) -> None:
+        if entry.id in self._inflight:
+            return
+        task = asyncio.create_task(self.handle(entry))
+        self._inflight[entry.id] = task
+        task.add_done_callback(lambda _: self._inflight.pop(entry.id, None))
+
+    async def handle(self, entry: Entry) -> None:
+        """Process one stream entry; a bad entry is dead-lettered, a Redis failure leaves it pending."""
+        try:
+            activation = Activation.from_json(entry.raw or "")
+        except InvalidPayload as exc:
+            log.warning("dead-lettering entry %s: %s", entry.id, exc)
+            await self._deps.stream.dead_letter(entry, f"{exc.code}: {exc.detail[:500]}")
+            return
+        try:
+            reply, record = await self.process(activation)
+            await self._deps.replies.write(reply, record)
+            await self._deps.stream.ack(entry.id)
+        except Exception:
+            log.exception("activation %s left pending for retry", activation.id)
+
+    async def process(self, activation: Activation) -> tuple[Reply, ActivationRecord]:
+        """Run the activation's callsystem; every failure becomes a typed reply, never an exception."""
+        started = time.time()
+        producer = span_context_of(activation.trace_context)
+        links = [Link(producer)] if producer.is_valid else []
+        with tracer().start_as_current_span(
+            f"process {Stream.ACTIVATIONS.value}", context=extract_context(activation.trace_context),
+            kind=SpanKind.CONSUMER, links=links,
+            attributes={"messaging.system": "redis", "messaging.destination.name": Stream.ACTIVATIONS.value,
+                        "switchboard.activation_id": activation.id, "switchboard.trigger": activation.trigger},
+        ) as span:
+            self._deps.metrics.hop_duration.labels(hop="queue_wait").observe(max(0.0, started - activation.accepted_at))
+            callsystem = self._deps.registry.resolve(self._settings.default_callsystem)
+            persona = Persona(self._settings.default_persona, self._settings.default_instructions)
+            ctx = StepContext(activation, persona, self._deps.services)
+            error: ErrorInfo | None = None
+            try:
+                reply = await callsystem.activate(ctx)
+            except Exception as exc:
+                log.warning("activation %s failed: %s", activation.id, exc, exc_info=not hasattr(exc, "code"))
+                outcome = outcome_for(exc)
+                error = ErrorInfo.of(exc)
+                reply = ctx.reply(user_text(outcome, exc), outcome).model_copy(update={"error": error})
+            span.set_attribute("switchboard.outcome", reply.outcome.value)
+            span.set_attribute("switchboard.callsystem", callsystem.key())
+            record = ActivationRecord(
+                activation=activation, callsystem=callsystem.package_id, callsystem_version=callsystem.version,
+                persona=persona.name, planner_id=self._settings.planner_id, outcome=reply.outcome, error=error,
+                trace_id=current_trace_id(), started_at=started, finished_at=time.time(), steps=tuple(ctx.timings))
+            reply = self._stamp_trace(reply)
+        self._deps.metrics.activations.labels(trigger=activation.trigger.value, outcome=reply.outcome.value).inc()
+        self._deps.metrics.hop_duration.labels(hop="plan").observe(record.finished_at - started)
+        return reply, record
+
+    def _stamp_trace(self, reply: Reply) -> Reply:
+        with tracer().start_as_current_span(f"send {Stream.REPLIES.value}", kind=SpanKind.PRODUCER, attributes={
+            "messaging.system": "redis", "messaging.destination.name": Stream.REPLIES.value}):
+            return reply.model_copy(update={"trace_context": inject_context()})

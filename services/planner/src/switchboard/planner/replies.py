@@ -1,0 +1,36 @@
+"""The planner's side of `sb:replies`: write an activation's reply and record exactly once.
+
+A Lua script makes "mark written, append the reply, store the record" one atomic step, so an
+activation processed twice (a duplicate entry, a planner that took over) still yields one reply entry.
+"""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+
+from switchboard.core import keys
+from switchboard.core.keys import STREAM_FIELD, Stream
+from switchboard.core.wire import ActivationRecord, Reply
+
+_WRITE_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then
+  redis.call('XADD', KEYS[2], '*', ARGV[1], ARGV[2])
+  redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
+  return 1
+end
+return 0
+"""
+
+
+class ReplyWriter:
+    def __init__(self, client: aioredis.Redis, retention_s: int) -> None:
+        self._script = client.register_script(_WRITE_ONCE)
+        self._retention_s = retention_s
+
+    async def write(self, reply: Reply, record: ActivationRecord) -> bool:
+        """Append the reply and store the record unless already done; True when this call wrote them."""
+        written = await self._script(
+            keys=[keys.reply_written(reply.activation_id), Stream.REPLIES.value, keys.record(reply.activation_id)],
+            args=[STREAM_FIELD, reply.to_json(), record.to_json(), self._retention_s],
+        )
+        return bool(written)

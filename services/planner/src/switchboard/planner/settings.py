@@ -1,0 +1,31 @@
+"""Settings of the planner (`SWITCHBOARD_*` environment variables)."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from pydantic import Field
+
+from switchboard.core.settings import ServiceSettings
+
+DEFAULT_INSTRUCTIONS = (
+    "You are Switchboard, a friendly assistant in a Discord server. "
+    "Answer the last message briefly and helpfully. The current time is {time}."
+)
+
+
+class PlannerSettings(ServiceSettings):
+    planner_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    default_callsystem: str = "cs.switchboard.legacy@latest"
+    default_persona: str = "switchboard"
+    default_instructions: str = DEFAULT_INSTRUCTIONS
+    max_concurrent_activations: int = Field(default=32, ge=1)
+    history_window: int = Field(default=20, ge=0)
+    max_reply_tokens: int = Field(default=200, ge=1)
+    # An entry pending this long on a planner that stopped heartbeating is taken over.
+    claim_idle_ms: int = Field(default=30_000, ge=100)
+    claim_interval_s: float = Field(default=5.0, gt=0)
+    read_block_ms: int = Field(default=1000, ge=1)
+    record_retention_s: int = Field(default=7 * 24 * 3600, ge=60)
+    wake_poll_s: float = Field(default=0.5, gt=0)

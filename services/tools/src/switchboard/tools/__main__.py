@@ -1,0 +1,35 @@
+"""`python -m switchboard.tools`: a Celery worker on `sb.tools` running the enabled tools."""
+
+from __future__ import annotations
+
+import redis
+
+from switchboard.core.celery_app import make_celery
+from switchboard.core.journal import SyncJournal
+from switchboard.core.keys import Queue
+from switchboard.core.logs import setup_logging
+from switchboard.core.metrics import Metrics
+from switchboard.core.tracing import setup_tracing
+from switchboard.core.workers import instrument_celery, run_worker
+from switchboard.tools.builtin import BUILTIN_TOOLS
+from switchboard.tools.registry import ToolRegistry
+from switchboard.tools.settings import ToolsSettings
+from switchboard.tools.worker import register_tool_task
+
+
+def main() -> None:
+    settings = ToolsSettings()
+    setup_logging("tools", settings.log_level)
+    setup_tracing("switchboard-tools")
+    instrument_celery()
+    metrics = Metrics()
+    metrics.serve(settings.metrics_host, settings.metrics_port)
+    app = make_celery(settings, "switchboard-tools")
+    tools = ToolRegistry(BUILTIN_TOOLS, settings.enabled_tools)
+    journal = SyncJournal(redis.Redis.from_url(settings.redis_url))
+    register_tool_task(app, tools, journal, metrics)
+    run_worker(app, Queue.TOOLS.value, settings.concurrency, "tools", settings.log_level)
+
+
+if __name__ == "__main__":
+    main()

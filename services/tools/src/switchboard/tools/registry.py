@@ -1,0 +1,82 @@
+"""Tools: what a model may call, described by a JSON Schema, validated before every run.
+
+A tool is a plain function plus its declaration. The registry refuses duplicates, checks each schema
+when a tool is registered, and validates arguments (in the planner before enqueueing and again in the
+worker) so a bad call is a typed `InvalidToolArguments`, never a crash inside the tool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from switchboard.core.errors import ConfigError, InvalidToolArguments, ToolError, ToolTimeout, UnknownTool
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    run: Callable[..., Any]
+    timeout_s: float = 5.0
+    side_effects: bool = False
+    validator: Draft202012Validator = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            Draft202012Validator.check_schema(self.parameters)
+        except SchemaError as exc:
+            raise ConfigError(f"tool {self.name}: invalid parameter schema: {exc.message}") from exc
+        object.__setattr__(self, "validator", Draft202012Validator(self.parameters))
+
+    def validate(self, arguments: dict[str, Any]) -> None:
+        errors = sorted(self.validator.iter_errors(arguments), key=lambda e: list(e.path))
+        if errors:
+            detail = "; ".join(f"{'/'.join(map(str, e.path)) or '(arguments)'}: {e.message}" for e in errors)
+            raise InvalidToolArguments(f"{self.name}: {detail}")
+
+
+class ToolRegistry:
+    """The tools one worker offers; only tools in `enabled` can be looked up."""
+
+    def __init__(self, tools: Iterable[Tool], enabled: Iterable[str]) -> None:
+        self._tools: dict[str, Tool] = {}
+        for tool in tools:
+            if tool.name in self._tools:
+                raise ConfigError(f"tool {tool.name} is registered twice")
+            self._tools[tool.name] = tool
+        self._enabled = frozenset(enabled)
+        if unknown := self._enabled - self._tools.keys():
+            raise ConfigError(f"enabled tools not found: {sorted(unknown)}; known: {sorted(self._tools)}")
+        self._executor = ThreadPoolExecutor(thread_name_prefix="tool")
+
+    def get(self, name: str) -> Tool:
+        if name not in self._enabled:
+            raise UnknownTool(f"tool {name!r} is not available")
+        return self._tools[name]
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Enabled tools as JSON Schema function declarations, for offering to a model."""
+        return [{"name": t.name, "description": t.description, "parameters": t.parameters}
+                for name, t in sorted(self._tools.items()) if name in self._enabled]
+
+    def call(self, name: str, arguments: dict[str, Any]) -> Any:
+        """Validate and run a tool within its timeout; raises a `ToolError` subclass on failure."""
+        tool = self.get(name)
+        tool.validate(arguments)
+        future = self._executor.submit(tool.run, **arguments)
+        try:
+            return future.result(timeout=tool.timeout_s)
+        except FutureTimeout as exc:
+            raise ToolTimeout(f"{name} ran longer than {tool.timeout_s:g} s") from exc
+        except ToolError:
+            raise
+        except Exception as exc:
+            raise ToolError(f"{name} failed: {type(exc).__name__}: {exc}") from exc

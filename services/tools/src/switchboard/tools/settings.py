@@ -1,0 +1,13 @@
+"""Settings of the tools worker (`SWITCHBOARD_*` environment variables)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from switchboard.core.settings import ServiceSettings
+
+
+class ToolsSettings(ServiceSettings):
+    concurrency: int = Field(default=4, ge=1)
+    # Deny by default: only tools named here can run, whatever a model asks for.
+    enabled_tools: tuple[str, ...] = ("calculator", "clock")

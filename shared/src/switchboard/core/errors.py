@@ -1,0 +1,142 @@
+"""One error tree for the whole project.
+
+`retryable` and `code` are properties of the class, never guessed from message text. Constructors keep
+their arguments in `args` so errors survive pickling by Ray; across Celery and Redis they travel as
+`ErrorInfo` (JSON) and come back as the same class through `from_info`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class SwitchboardError(Exception):
+    """Root of every error Switchboard raises on purpose."""
+
+    code: ClassVar[str] = "internal_error"
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message or self.__class__.__doc__ or self.code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(SwitchboardError):
+    """Settings or plugin configuration is invalid; fix the configuration and restart."""
+
+    code = "config_error"
+
+
+class InvalidPayload(SwitchboardError):
+    """A message on the wire did not match its schema."""
+
+    code = "invalid_payload"
+
+    def __init__(self, model: str, detail: str) -> None:
+        super().__init__(f"invalid {model} payload: {detail}")
+        self.args = (model, detail)
+        self.model, self.detail = model, detail
+
+
+class PluginError(SwitchboardError):
+    """A callsystem plugin could not be loaded or resolved."""
+
+    code = "plugin_error"
+
+
+class PluginLoadError(PluginError):
+    """A plugin failed validation or duplicates one already registered."""
+
+    code = "plugin_load_error"
+
+    def __init__(self, plugin: str, reason: str) -> None:
+        super().__init__(f"callsystem {plugin} cannot be loaded: {reason}")
+        self.args = (plugin, reason)
+        self.plugin, self.reason = plugin, reason
+
+
+class UnknownCallsystem(PluginError):
+    """No registered callsystem matches the requested id and version."""
+
+    code = "unknown_callsystem"
+
+    def __init__(self, selector: str, known: tuple[str, ...] = ()) -> None:
+        hint = f"; known: {', '.join(known)}" if known else ""
+        super().__init__(f"no callsystem matches {selector!r}{hint}")
+        self.args = (selector, known)
+        self.selector, self.known = selector, known
+
+
+class StepError(SwitchboardError):
+    """A journaled step (tool or model call) did not produce a result."""
+
+    code = "step_failed"
+
+
+class StepTimeout(StepError):
+    """A step's result was not recorded before its deadline."""
+
+    code = "step_timeout"
+    retryable = True
+
+
+class ToolError(StepError):
+    """A tool could not run or failed."""
+
+    code = "tool_failed"
+
+
+class UnknownTool(ToolError):
+    """The requested tool is not registered (or not allowed)."""
+
+    code = "unknown_tool"
+
+
+class InvalidToolArguments(ToolError):
+    """Tool arguments do not match the tool's JSON Schema."""
+
+    code = "invalid_tool_arguments"
+
+
+class ToolTimeout(ToolError):
+    """A tool ran past its timeout."""
+
+    code = "tool_timeout"
+    retryable = True
+
+
+class InferenceError(StepError):
+    """A model call failed."""
+
+    code = "inference_failed"
+
+
+class ModelUnavailable(InferenceError):
+    """No replica could serve the model right now."""
+
+    code = "model_unavailable"
+    retryable = True
+
+
+class PlacementError(InferenceError):
+    """A model role asks for resources the cluster does not have; it would never be scheduled."""
+
+    code = "placement_error"
+
+
+def _subclasses(cls: type[SwitchboardError]) -> list[type[SwitchboardError]]:
+    found = [cls]
+    for sub in cls.__subclasses__():
+        found.extend(_subclasses(sub))
+    return found
+
+
+def error_from_wire(code: str, message: str) -> SwitchboardError:
+    """Rebuild the typed error a worker reported as `(code, message)`; unknown codes give the root class."""
+    cls = next((c for c in _subclasses(SwitchboardError) if c.code == code), SwitchboardError)
+    error = cls.__new__(cls)
+    SwitchboardError.__init__(error, message)
+    return error

@@ -1,0 +1,73 @@
+"""The step journal: `sb:journal:<activation>` maps a step key to its recorded `StepResult`.
+
+A result is recorded with `HSETNX`, so the first writer wins and a re-run step (a redelivered task, a
+planner that took over) can never change what a callsystem already saw. Recording and the wake-up to
+the waiting planner go out in one transaction. `Journal` is for asyncio code, `SyncJournal` for workers.
+"""
+
+from __future__ import annotations
+
+import json
+
+import redis
+import redis.asyncio as aioredis
+
+from switchboard.core import keys
+from switchboard.core.wire import StepResult
+
+
+def wake_message(activation_id: str, step: str) -> str:
+    return json.dumps({"activation_id": activation_id, "step": step})
+
+
+def parse_wake_message(raw: str | bytes) -> tuple[str, str]:
+    data = json.loads(raw)
+    return data["activation_id"], data["step"]
+
+
+class Journal:
+    """Async access to activation journals."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._redis = client
+
+    async def get(self, activation_id: str, step: str) -> StepResult | None:
+        raw = await self._redis.hget(keys.journal(activation_id), step)
+        return None if raw is None else StepResult.from_json(raw)
+
+    async def steps(self, activation_id: str) -> dict[str, StepResult]:
+        raw = await self._redis.hgetall(keys.journal(activation_id))
+        return {_text(k): StepResult.from_json(v) for k, v in raw.items()}
+
+    async def record(self, result: StepResult, reply_to: str | None = None) -> bool:
+        """Record `result` unless the step already has one; True when this call was the first writer."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(keys.journal(result.activation_id), result.step, result.to_json())
+            if reply_to:
+                pipe.publish(reply_to, wake_message(result.activation_id, result.step))
+            first, *_ = await pipe.execute()
+        return bool(first)
+
+
+class SyncJournal:
+    """Blocking access to activation journals, for Celery worker threads."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+
+    def get(self, activation_id: str, step: str) -> StepResult | None:
+        raw = self._redis.hget(keys.journal(activation_id), step)
+        return None if raw is None else StepResult.from_json(raw)
+
+    def record(self, result: StepResult, reply_to: str | None = None) -> bool:
+        """Record `result` unless the step already has one; True when this call was the first writer."""
+        with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(keys.journal(result.activation_id), result.step, result.to_json())
+            if reply_to:
+                pipe.publish(reply_to, wake_message(result.activation_id, result.step))
+            first, *_ = pipe.execute()
+        return bool(first)
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value

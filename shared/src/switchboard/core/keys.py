@@ -1,0 +1,102 @@
+"""Every Redis key, stream, consumer group, pub/sub channel and Celery queue/task name, declared once.
+
+Call sites use these names; a string literal naming a key anywhere else is a bug. Helm values and
+dashboards refer to the same names.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+PREFIX = "sb"
+
+
+class Stream(StrEnum):
+    """Durable Redis streams."""
+
+    ACTIVATIONS = "sb:activations"
+    REPLIES = "sb:replies"
+    DEAD_LETTERS = "sb:dlq"
+
+
+class Group(StrEnum):
+    """Consumer groups on the streams above."""
+
+    PLANNERS = "planners"
+    GATEWAYS = "gateways"
+
+
+class Queue(StrEnum):
+    """Celery queues (kombu on Redis)."""
+
+    TOOLS = "sb.tools"
+    INFERENCE = "sb.inference"
+
+
+class Task(StrEnum):
+    """Celery task names: one task per queue, the step request says what to do."""
+
+    RUN_TOOL = "sb.tools.run"
+    RUN_INFERENCE = "sb.inference.run"
+
+
+# The field under which a stream entry carries its JSON document.
+STREAM_FIELD = "data"
+
+
+def accepted(activation_id: str) -> str:
+    """`SET NX` guard: the gateway enqueues an activation id at most once."""
+    return f"{PREFIX}:accepted:{activation_id}"
+
+
+def journal(activation_id: str) -> str:
+    """Hash of step key → recorded `StepResult` JSON (first writer wins)."""
+    return f"{PREFIX}:journal:{activation_id}"
+
+
+def wake(planner_id: str) -> str:
+    """Pub/sub channel a planner listens on for 'a step you wait for was recorded'."""
+    return f"{PREFIX}:wake:{planner_id}"
+
+
+def live(activation_id: str) -> str:
+    """Pub/sub channel of an activation's token deltas (lossy by design)."""
+    return f"{PREFIX}:live:{activation_id}"
+
+
+LIVE_PATTERN = f"{PREFIX}:live:*"
+
+
+def live_activation_id(channel: str) -> str:
+    """The activation id inside a `live()` channel name."""
+    return channel.removeprefix(f"{PREFIX}:live:")
+
+
+def reply_written(activation_id: str) -> str:
+    """Marker that the planner has written this activation's reply (reply written once)."""
+    return f"{PREFIX}:reply-written:{activation_id}"
+
+
+def posted(activation_id: str) -> str:
+    """Discord message id of the posted reply; present means 'posted, never post again'."""
+    return f"{PREFIX}:posted:{activation_id}"
+
+
+def posting(activation_id: str) -> str:
+    """Short lease held by the gateway replica that is posting a reply right now."""
+    return f"{PREFIX}:posting:{activation_id}"
+
+
+def placeholder(activation_id: str) -> str:
+    """Discord message id of the streaming placeholder the final reply edits."""
+    return f"{PREFIX}:placeholder:{activation_id}"
+
+
+def record(activation_id: str) -> str:
+    """The activation's `ActivationRecord` JSON."""
+    return f"{PREFIX}:record:{activation_id}"
+
+
+def history(channel_id: str) -> str:
+    """List of a channel's recent messages (`HistoryMessage` JSON, newest first)."""
+    return f"{PREFIX}:history:{channel_id}"

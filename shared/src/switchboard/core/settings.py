@@ -1,0 +1,31 @@
+"""Settings common to every service, read from `SWITCHBOARD_*` environment variables.
+
+Each service subclasses `ServiceSettings` with its own fields. `extra="forbid"` makes a misspelled
+keyword fail at boot instead of being ignored. Only settings modules read the environment.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs: where Redis is, how to expose metrics, how long tasks may run."""
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="forbid", frozen=True)
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=None, description="None or 0 picks a free port")
+    log_level: str = "INFO"
+    # Off by default: prompts, replies and tool arguments are user data and stay out of spans.
+    trace_content: bool = False
+    # The one number Celery's hard time limit and the broker's visibility timeout derive from
+    # (visibility = limit + margin), so a task is never redelivered while still running.
+    task_time_limit_s: int = Field(default=120, ge=5)
+    step_timeout_s: float = Field(default=150.0, gt=0)
+
+    @property
+    def visibility_timeout_s(self) -> int:
+        return self.task_time_limit_s + 30

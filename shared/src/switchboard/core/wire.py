@@ -1,0 +1,241 @@
+"""Wire contracts: everything that crosses a process boundary.
+
+Each model is frozen, carries `kind` and `schema_version`, ignores unknown fields (so an older reader
+accepts a newer writer's extra fields) and is serialized as JSON only.
+"""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from switchboard.core.errors import InvalidPayload, SwitchboardError, error_from_wire
+
+SCHEMA_VERSION = 1
+
+
+class WireModel(BaseModel):
+    """Base of every wire model: frozen, JSON in and out, typed error on bad input."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    schema_version: int = SCHEMA_VERSION
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Self:
+        """Parse JSON; raises `InvalidPayload` naming the model on any mismatch."""
+        try:
+            return cls.model_validate_json(raw)
+        except ValidationError as exc:
+            raise InvalidPayload(cls.__name__, str(exc)) from exc
+
+
+class Trigger(StrEnum):
+    """Why a message activated the bot."""
+
+    MENTION = "mention"
+    REPLY = "reply"
+    DM = "dm"
+
+
+class Outcome(StrEnum):
+    """The one outcome every activation ends in."""
+
+    REPLIED = "replied"
+    SILENT = "silent"
+    TOOL_FAILED = "tool_failed"
+    MODEL_UNAVAILABLE = "model_unavailable"
+    BUDGET_EXCEEDED = "budget_exceeded"
+    RATE_LIMITED = "rate_limited"
+    REJECTED_INPUT = "rejected_input"
+    DEAD_LETTERED = "dead_lettered"
+    FAILED = "failed"
+
+
+class ErrorInfo(WireModel):
+    """A typed error as it travels: the error class's `code`, a message, and whether a retry may help."""
+
+    kind: Literal["error"] = "error"
+    code: str
+    message: str
+    retryable: bool = False
+
+    @classmethod
+    def of(cls, error: BaseException) -> ErrorInfo:
+        if isinstance(error, SwitchboardError):
+            return cls(code=error.code, message=error.message, retryable=error.retryable)
+        return cls(code=SwitchboardError.code, message=f"{type(error).__name__}: {error}")
+
+    def to_exception(self) -> SwitchboardError:
+        return error_from_wire(self.code, self.message)
+
+
+class HistoryMessage(WireModel):
+    """One message of a channel's history as the gateway saw it."""
+
+    kind: Literal["history_message"] = "history_message"
+    message_id: str
+    author_id: str
+    author_name: str
+    from_self: bool = False  # written by this bot (an assistant turn)
+    content: str
+    created_at: float
+
+
+class Activation(WireModel):
+    """A Discord message that met the activation policy, queued for a planner."""
+
+    kind: Literal["activation"] = "activation"
+    id: str
+    trigger: Trigger
+    guild_id: str | None = None
+    channel_id: str
+    message_id: str
+    author_id: str
+    author_name: str
+    content: str
+    reply_to_message_id: str | None = None
+    accepted_at: float = Field(default_factory=time.time)
+    trace_context: dict[str, str] = Field(default_factory=dict)
+
+
+class ChatMessage(WireModel):
+    kind: Literal["chat_message"] = "chat_message"
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class InferenceRequest(WireModel):
+    """A model call. `stream_to` names the activation whose live channel receives token deltas."""
+
+    kind: Literal["inference_request"] = "inference_request"
+    role: Literal["chat"] = "chat"
+    messages: tuple[ChatMessage, ...]
+    max_tokens: int = Field(default=256, ge=1, le=8192)
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    seed: int | None = None
+    stream_to: str | None = None
+
+
+class InferenceResult(WireModel):
+    kind: Literal["inference_result"] = "inference_result"
+    text: str
+    finish_reason: str
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    time_to_first_token_s: float | None = None
+
+
+class ToolCall(WireModel):
+    kind: Literal["tool_call"] = "tool_call"
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolResult(WireModel):
+    kind: Literal["tool_result"] = "tool_result"
+    name: str
+    output: Any = None
+
+
+class HistoryWindow(WireModel):
+    """The channel history a callsystem read, journaled so a replay sees the same window."""
+
+    kind: Literal["history_window"] = "history_window"
+    messages: tuple[HistoryMessage, ...] = ()
+
+
+StepPayload = Annotated[ToolCall | InferenceRequest, Field(discriminator="kind")]
+StepOutput = Annotated[ToolResult | InferenceResult | HistoryWindow, Field(discriminator="kind")]
+
+
+class StepRequest(WireModel):
+    """A journaled step sent to a worker; `reply_to` is the planner's wake-up channel."""
+
+    kind: Literal["step_request"] = "step_request"
+    activation_id: str
+    step: str
+    reply_to: str
+    payload: StepPayload
+    queued_at: float = Field(default_factory=time.time)
+
+    @property
+    def task_id(self) -> str:
+        """Deterministic Celery task id: the same step of the same activation is one task."""
+        return f"{self.activation_id}:{self.step}"
+
+
+class StepResult(WireModel):
+    """What a step produced (or the typed error it ended with), as recorded in the journal."""
+
+    kind: Literal["step_result"] = "step_result"
+    activation_id: str
+    step: str
+    output: StepOutput | None = None
+    error: ErrorInfo | None = None
+    worker: str = ""
+    queued_at: float | None = None
+    started_at: float | None = None
+    finished_at: float = Field(default_factory=time.time)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class ReplyDelta(WireModel):
+    """The text generated so far for an activation; cumulative, so a lost delta costs nothing."""
+
+    kind: Literal["reply_delta"] = "reply_delta"
+    activation_id: str
+    seq: int
+    text: str
+
+
+class Reply(WireModel):
+    """The final answer (or typed error) for an activation, for the gateway to post."""
+
+    kind: Literal["reply"] = "reply"
+    activation_id: str
+    guild_id: str | None = None
+    channel_id: str
+    reply_to_message_id: str
+    outcome: Outcome
+    text: str = ""
+    error: ErrorInfo | None = None
+    created_at: float = Field(default_factory=time.time)
+    trace_context: dict[str, str] = Field(default_factory=dict)
+
+
+class StepTiming(WireModel):
+    kind: Literal["step_timing"] = "step_timing"
+    step: str
+    queued_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    from_journal: bool = False
+    error: ErrorInfo | None = None
+
+
+class ActivationRecord(WireModel):
+    """What happened to an activation: callsystem, steps, outcome, timings and trace."""
+
+    kind: Literal["activation_record"] = "activation_record"
+    activation: Activation
+    callsystem: str
+    callsystem_version: str
+    persona: str
+    planner_id: str
+    outcome: Outcome
+    error: ErrorInfo | None = None
+    trace_id: str | None = None
+    started_at: float
+    finished_at: float
+    steps: tuple[StepTiming, ...] = ()
