@@ -26,7 +26,7 @@ def parse_wake_message(raw: str | bytes) -> tuple[str, str]:
 
 
 class Journal:
-    """Async access to activation journals."""
+    """Async access to activation journals (the client must decode responses)."""
 
     def __init__(self, client: aioredis.Redis) -> None:
         self._redis = client
@@ -37,7 +37,7 @@ class Journal:
 
     async def steps(self, activation_id: str) -> dict[str, StepResult]:
         raw = await self._redis.hgetall(keys.journal(activation_id))
-        return {_text(k): StepResult.from_json(v) for k, v in raw.items()}
+        return {step: StepResult.from_json(value) for step, value in raw.items()}
 
     async def record(self, result: StepResult, reply_to: str | None = None) -> bool:
         """Record `result` unless the step already has one; True when this call was the first writer."""
@@ -68,6 +68,3 @@ class SyncJournal:
             first, *_ = pipe.execute()
         return bool(first)
 
-
-def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value

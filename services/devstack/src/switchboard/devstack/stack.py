@@ -30,6 +30,7 @@ class StackConfig:
     redis_url: str | None = None  # None starts a redis-server of our own
     env: dict[str, str] = field(default_factory=dict)  # extra environment for every service
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)  # per service, by name
+    services: tuple[str, ...] = SERVICES  # a subset runs part of the path (integration tests)
 
 
 class Stack:
@@ -39,7 +40,7 @@ class Stack:
         self.redis_url = config.redis_url or self.redis.url  # type: ignore[union-attr]
         self.emulator_url: str | None = None
         self.emulator: ServiceProcess | None = None
-        self.metrics_ports = {name: free_port() for name in SERVICES}
+        self.metrics_ports: dict[str, int] = {}  # by service label
         self.services: dict[str, ServiceProcess] = {}
 
     @property
@@ -51,27 +52,32 @@ class Stack:
         deadline = time.monotonic() + timeout
         if self.redis is not None:
             self.redis.start()
-        if self.config.discord_token is None:
+        if "gateway" in self.config.services and self.config.discord_token is None:
             self._start_emulator(deadline)
-        for name in SERVICES:
+        for name in self.config.services:
             self.services[name] = self.service(name)
             self.services[name].start()
         self.wait_ready(deadline)
 
-    def service(self, name: str) -> ServiceProcess:
-        """A (not yet started) process for service `name`, configured for this stack."""
+    def service(self, name: str, label: str | None = None, env: dict[str, str] | None = None) -> ServiceProcess:
+        """A (not yet started) process for service `name`, configured for this stack.
+
+        `label` names a second instance of the service (its log file), `env` adds to its environment.
+        """
+        label = label or name
+        port = self.metrics_ports.setdefault(label, free_port())
         env = {
             "SWITCHBOARD_REDIS_URL": self.redis_url,
-            "SWITCHBOARD_METRICS_PORT": str(self.metrics_ports[name]),
+            "SWITCHBOARD_METRICS_PORT": str(port),
             "SWITCHBOARD_CHAT_BACKEND": self.config.chat_backend,
             "RAY_AUTH_MODE": "disabled",
             **({"SWITCHBOARD_EMULATOR_URL": self.emulator_url} if self.emulator_url else {}),
             **({"DISCORD_TOKEN": self.config.discord_token} if self.config.discord_token else {}),
-            **self.config.env, **self.config.service_env.get(name, {}),
+            **self.config.env, **self.config.service_env.get(name, {}), **(env or {}),
         }
         if name != "inference":
             env.pop("SWITCHBOARD_CHAT_BACKEND")
-        return ServiceProcess(name, f"switchboard.{name}", env, self.log_dir)
+        return ServiceProcess(label, f"switchboard.{name}", env, self.log_dir)
 
     def _start_emulator(self, deadline: float) -> None:
         port = free_port()
@@ -84,7 +90,7 @@ class Stack:
         self.emulator_url = ready.read_text().strip()
 
     def wait_ready(self, deadline: float) -> None:
-        for name in ("planner", "tools", "inference"):
+        for name in set(self.services) - {"gateway"}:
             _wait(lambda n=name: _answers(self.metrics_url(n)), deadline, name, self.services[name])
         if self.emulator_url is not None:
             client = EmulatorClient(self.emulator_url)

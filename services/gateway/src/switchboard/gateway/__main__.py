@@ -50,7 +50,7 @@ async def serve(settings: GatewaySettings) -> None:
     token = token_for(settings)
     metrics = Metrics()
     metrics.serve(settings.metrics_host, settings.metrics_port)
-    client = aioredis.Redis.from_url(settings.redis_url)
+    client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
     bot = build_bot(settings, client, metrics)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -68,7 +68,7 @@ class ReplyPoster:
                 batch += [(eid, fields) for eid, fields in claimed if fields]
             for entry_id, fields in batch:
                 await self._slots.acquire()
-                asyncio.create_task(self._handle(_text(entry_id), fields)).add_done_callback(
+                asyncio.create_task(self._handle(entry_id, fields)).add_done_callback(
                     lambda _: self._slots.release())
 
     async def _ensure_group(self) -> None:
@@ -78,12 +78,12 @@ class ReplyPoster:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def _handle(self, entry_id: str, fields: dict) -> None:
+    async def _handle(self, entry_id: str, fields: dict[str, str]) -> None:
         if entry_id in self._inflight:
             return
         self._inflight.add(entry_id)
         try:
-            reply = Reply.from_json(fields.get(STREAM_FIELD.encode(), fields.get(STREAM_FIELD, b"")))
+            reply = Reply.from_json(fields.get(STREAM_FIELD, ""))
             if await self.post(reply):
                 await self._redis.xack(Stream.REPLIES, Group.GATEWAYS, entry_id)
         except InvalidPayload as exc:
@@ -152,6 +152,3 @@ class ReplyPoster:
                 message_id=str(message_id), author_id=self._bot_id, author_name=self._bot_name,
                 from_self=True, content=reply.text, created_at=time.time()))
 
-
-def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value

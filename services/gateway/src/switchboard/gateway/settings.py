@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from switchboard.core.settings import ServiceSettings
 
@@ -24,3 +24,8 @@ class GatewaySettings(ServiceSettings):
     claim_idle_ms: int = Field(default=30_000, ge=100)
     claim_interval_s: float = Field(default=5.0, gt=0)
     posted_retention_s: int = Field(default=7 * 24 * 3600, ge=60)
+
+    @field_validator("discord_token", mode="before")
+    @classmethod
+    def _empty_token_means_none(cls, value: object) -> object:
+        return None if value in ("", None) else value

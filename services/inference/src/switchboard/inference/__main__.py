@@ -27,7 +27,7 @@ def main() -> None:
     try:
         metrics = Metrics()
         metrics.serve(settings.metrics_host, settings.metrics_port)
-        client = redis.Redis.from_url(settings.redis_url)
+        client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
         app = make_celery(settings, "switchboard-inference")
         bridge = InferenceBridge(host, chat.model_name, client, metrics, settings.live_interval_s,
                                  settings.trace_content)

@@ -105,6 +105,6 @@ def _ray_request(request: InferenceRequest) -> dict[str, Any]:
 def register_inference_task(app: Celery, bridge: InferenceBridge, journal: SyncJournal, metrics: Metrics) -> None:
     """Register `sb.inference.run` on `app`, bound to these dependencies."""
 
-    @app.task(name=Task.RUN_INFERENCE.value)
+    @app.task(name=Task.RUN_INFERENCE.value, shared=False)  # shared tasks would leak into every app
     def run_inference(raw_request: str) -> None:
         execute_step(raw_request, bridge.run, journal, metrics, HOP)

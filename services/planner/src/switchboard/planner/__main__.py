@@ -55,7 +55,7 @@ def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Me
 async def serve(settings: PlannerSettings) -> None:
     metrics = Metrics()
     metrics.serve(settings.metrics_host, settings.metrics_port)
-    client = aioredis.Redis.from_url(settings.redis_url)
+    client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
     planner = build_planner(settings, client, metrics)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -65,7 +65,5 @@ class ActivationStream:
         await self.ack(entry.id)
 
 
-def _entry(entry_id: str | bytes, fields: dict | None) -> Entry:
-    eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-    raw = (fields or {}).get(STREAM_FIELD)
-    return Entry(eid, raw.decode() if isinstance(raw, bytes) else raw)
+def _entry(entry_id: str, fields: dict[str, str] | None) -> Entry:
+    return Entry(entry_id, (fields or {}).get(STREAM_FIELD))

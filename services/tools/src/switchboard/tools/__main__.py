@@ -26,7 +26,7 @@ def main() -> None:
     metrics.serve(settings.metrics_host, settings.metrics_port)
     app = make_celery(settings, "switchboard-tools")
     tools = ToolRegistry(BUILTIN_TOOLS, settings.enabled_tools)
-    journal = SyncJournal(redis.Redis.from_url(settings.redis_url))
+    journal = SyncJournal(redis.Redis.from_url(settings.redis_url, decode_responses=True))
     register_tool_task(app, tools, journal, metrics)
     run_worker(app, Queue.TOOLS.value, settings.concurrency, "tools", settings.log_level)
 

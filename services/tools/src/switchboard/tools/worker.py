@@ -29,6 +29,6 @@ def run_tool_step(request: StepRequest, tools: ToolRegistry) -> ToolResult:
 def register_tool_task(app: Celery, tools: ToolRegistry, journal: SyncJournal, metrics: Metrics) -> None:
     """Register `sb.tools.run` on `app`, bound to these dependencies."""
 
-    @app.task(name=Task.RUN_TOOL.value)
+    @app.task(name=Task.RUN_TOOL.value, shared=False)  # shared tasks would leak into every app
     def run_tool(raw_request: str) -> None:
         execute_step(raw_request, lambda req: run_tool_step(req, tools), journal, metrics, HOP)

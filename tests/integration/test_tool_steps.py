@@ -1,0 +1,82 @@
+"""A tool step through the whole journal path: planner context → Celery (real worker) → journal → planner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+from celery import Celery
+from celery.contrib.testing.worker import start_worker
+
+from switchboard.core.celery_app import make_celery
+from switchboard.core.errors import InvalidToolArguments, UnknownTool
+from switchboard.core.history import ChannelHistory
+from switchboard.core.journal import Journal, SyncJournal
+from switchboard.core.metrics import Metrics
+from switchboard.core.plugins import Persona
+from switchboard.core.settings import ServiceSettings
+from switchboard.core.wire import Activation, Trigger
+from switchboard.planner.context import ContextServices, StepContext
+from switchboard.planner.dispatch import StepDispatcher
+from switchboard.planner.waiter import StepWaiter
+from switchboard.tools.builtin import BUILTIN_TOOLS
+from switchboard.tools.registry import ToolRegistry
+from switchboard.tools.worker import register_tool_task
+
+ACTIVATION = Activation(id="900", trigger=Trigger.MENTION, channel_id="5", message_id="900", author_id="7",
+                        author_name="alice", content="what is 6*7?")
+
+
+@pytest.fixture
+def celery_app(redis_url: str) -> Iterator[Celery]:
+    settings = ServiceSettings(redis_url=redis_url)
+    app = make_celery(settings, "test-tools")
+    tools = ToolRegistry(BUILTIN_TOOLS, enabled=("calculator", "clock"))
+    register_tool_task(app, tools, SyncJournal(redis.Redis.from_url(redis_url, decode_responses=True)), Metrics())
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING",
+                      queues=["sb.tools"]):
+        yield app
+
+
+@pytest.fixture
+async def context(redis_url: str, celery_app: Celery):  # noqa: ANN201
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    journal = Journal(client)
+    waiter = StepWaiter(client, journal, "sb:wake:test-planner", poll_s=0.2)
+    await waiter.start()
+    import asyncio
+
+    listener = asyncio.create_task(waiter.listen())
+    services = ContextServices(journal=journal, waiter=waiter, dispatcher=StepDispatcher(celery_app),
+                               history=ChannelHistory(client, 10), metrics=Metrics(), step_timeout_s=20)
+    yield lambda: StepContext(ACTIVATION, Persona("p", "be brief"), services)
+    listener.cancel()
+    await waiter.close()
+    await client.aclose()
+
+
+async def test_tool_runs_on_the_worker_and_is_journaled(context, redis_url: str) -> None:  # noqa: ANN001
+    ctx = context()
+    assert (await ctx.tool("calculator", {"expression": "6*7"}))["value"] == 42
+    recorded = SyncJournal(redis.Redis.from_url(redis_url, decode_responses=True)).get(ACTIVATION.id, "tool:calculator:0")
+    assert recorded is not None and recorded.output.output["value"] == 42  # type: ignore[union-attr]
+    assert recorded.worker and recorded.worker != "planner"
+
+
+async def test_a_recorded_step_is_returned_without_running_again(context, redis_url: str) -> None:  # noqa: ANN001
+    first = await context().tool("clock", {})
+    # A second context for the same activation (a planner that took over) gets the recorded time.
+    again_ctx = context()
+    again = await again_ctx.tool("clock", {})
+    assert again == first
+    assert again_ctx.timings[0].from_journal is True
+
+
+async def test_tool_errors_come_back_typed(context) -> None:  # noqa: ANN001
+    ctx = context()
+    with pytest.raises(InvalidToolArguments, match="calculator"):
+        await ctx.tool("calculator", {"expression": "1/0"})
+    with pytest.raises(UnknownTool):
+        await ctx.tool("shell", {"command": "rm -rf /"})

@@ -1,0 +1,1 @@
+"""Test-only helpers (receivers and probes that stand in for external systems)."""
