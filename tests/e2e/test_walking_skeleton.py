@@ -57,11 +57,13 @@ def test_dm_activates(emulator: EmulatorClient, store: redis.Redis) -> None:
 
 
 def test_plain_bot_and_comment_messages_get_no_reply(emulator: EmulatorClient, store: redis.Redis) -> None:
+    bot_id = emulator.state()["bot_user"]["id"]
     quiet = [
         emulator.inject_message(channel_id="general", author="alice", content="just chatting"),
         emulator.inject_message(channel_id="general", author="otherbot", mention_bot=True, content="bot talk"),
-        emulator.inject_message(channel_id="general", author="alice", mention_bot=True, content="!! not for you"),
+        emulator.inject_message(channel_id="general", author="alice", content=f"!! a note, <@{bot_id}> ignore"),
     ]
+    assert quiet[2]["mentions"][0]["id"] == bot_id
     # A message that does activate, sent last: once it is answered, the ones before it were decided.
     barrier = emulator.inject_message(channel_id="general", author="alice", mention_bot=True, content="ping")
     wait_for_posted_reply(store, emulator, barrier["id"])

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import redis
 
 from switchboard.core.celery_app import make_celery
+from switchboard.core.errors import SwitchboardError
 from switchboard.core.journal import SyncJournal
 from switchboard.core.keys import Queue
 from switchboard.core.logs import setup_logging
@@ -23,7 +26,11 @@ def main() -> None:
     instrument_celery()
     chat = settings.chat_role()
     host = ModelHost(settings.ray(), chat)
-    host.start()  # fails fast (PlacementError) when the cluster lacks what the chat role asks for
+    try:
+        host.start()  # fails fast when the cluster lacks what the chat role asks for
+    except SwitchboardError as exc:
+        logging.getLogger("switchboard.inference").error("cannot start the chat role: %s", exc)
+        raise SystemExit(2) from None
     try:
         metrics = Metrics()
         metrics.serve(settings.metrics_host, settings.metrics_port)

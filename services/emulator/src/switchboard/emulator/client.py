@@ -1,0 +1,209 @@
+"""A synchronous client of the control API, using only the standard library.
+
+For tests and tools in other processes (the terminal chat, load generators)
+that talk to a running emulator::
+
+    client = EmulatorClient.from_ready_file(".run/emulator.url")
+    client.wait_until_connected()
+    cursor = client.cursor()
+    client.inject_message("hi", mention_bot=True)
+    reply = client.wait_for_bot_message("general", after=cursor)
+
+Deadlines raise :class:`EmulatorTimeout`; control API errors raise
+:class:`EmulatorRequestError`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .errors import EmulatorTimeout
+
+EventPredicate = Callable[[dict[str, Any]], bool]
+MessagePredicate = Callable[[dict[str, Any]], bool]
+
+# Long polls are split into slices no longer than this, so each HTTP
+# request stays well inside the server's cap and the caller's deadline.
+_POLL_SLICE_S = 10.0
+
+
+class EmulatorRequestError(RuntimeError):
+    """The control API answered with an error status."""
+
+    def __init__(self, status: int, body: Any):
+        message = body.get("error") if isinstance(body, dict) else body
+        super().__init__(f"emulator control API returned {status}: {message}")
+        self.status = status
+        self.body = body
+
+
+class EmulatorClient:
+    """Talks to the control API at ``url`` (``http://host:port``)."""
+
+    def __init__(self, url: str, *, request_timeout: float = 10.0):
+        self.url = url.rstrip("/")
+        self.request_timeout = request_timeout
+
+    @classmethod
+    def from_ready_file(cls, path: str | Path, timeout: float = 30.0) -> EmulatorClient:
+        """Wait for ``python -m switchboard.emulator --ready-file PATH`` to be listening."""
+        ready = Path(path)
+        deadline = time.monotonic() + timeout
+        while not ready.exists():
+            if time.monotonic() >= deadline:
+                raise EmulatorTimeout(f"{ready} did not appear within {timeout} s")
+            time.sleep(0.05)
+        return cls(ready.read_text().strip())
+
+    # -- HTTP -------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: dict[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        params = {k: v for k, v in (query or {}).items() if v is not None}
+        url = f"{self.url}/_emulator{path}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout or self.request_timeout) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            try:
+                detail = json.loads(raw)
+            except ValueError:
+                detail = raw.decode(errors="replace")
+            raise EmulatorRequestError(exc.code, detail) from None
+
+    # -- queries ------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """Bot user, guild, channels, users, ``identified_sessions``, ``last_event_seq``."""
+        return self._request("GET", "/state")
+
+    def cursor(self) -> int:
+        """The newest event's ``seq``; pass it as ``after`` to wait only for what follows."""
+        return int(self.state()["last_event_seq"])
+
+    def messages(self, channel_id: int | str | None = None, author: int | str | None = None) -> list[dict[str, Any]]:
+        """Messages oldest first, with ``edits`` and ``request``; ``author`` may be ``"bot"``."""
+        return self._request("GET", "/messages", query={"channel_id": channel_id, "author": author})["messages"]
+
+    def message(self, message_id: int | str) -> dict[str, Any]:
+        return self._request("GET", f"/messages/{message_id}")
+
+    def events(self, after: int = 0, timeout: float = 0.0) -> dict[str, Any]:
+        """``{"events": [...], "last_seq": n}``: bot actions with ``seq > after``.
+
+        Waits up to ``timeout`` seconds for at least one; ``last_seq`` is the
+        cursor to pass as ``after`` next time (even when no event came).
+        """
+        query = {"after": after, "timeout": timeout}
+        return self._request("GET", "/events", query=query, timeout=timeout + self.request_timeout)
+
+    # -- actions -----------------------------------------------------------------------
+
+    def inject_message(
+        self,
+        content: str,
+        *,
+        channel_id: int | str | None = None,
+        author: int | str = "alice",
+        mention_bot: bool = False,
+        reply_to: int | str | None = None,
+        dm: bool = False,
+    ) -> dict[str, Any]:
+        """Post as a user (default alice in #general); returns the created message."""
+        body: dict[str, Any] = {"content": content, "author": author, "mention_bot": mention_bot, "dm": dm}
+        if channel_id is not None:
+            body["channel_id"] = str(channel_id)
+        if reply_to is not None:
+            body["reply_to"] = str(reply_to)
+        return self._request("POST", "/messages", body)
+
+    def create_channel(self, name: str, topic: str | None = None) -> dict[str, Any]:
+        return self._request("POST", "/channels", {"name": name, "topic": topic})
+
+    def request_reconnect(self) -> int:
+        return int(self._request("POST", "/gateway/reconnect")["sessions"])
+
+    def reset(self) -> None:
+        self._request("POST", "/reset")
+
+    # -- waiting ----------------------------------------------------------------------
+
+    def wait_for_event(self, predicate: EventPredicate, *, after: int = 0, timeout: float = 10.0) -> dict[str, Any]:
+        """The first event after ``after`` that matches ``predicate``."""
+        deadline = time.monotonic() + timeout
+        cursor = after
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise EmulatorTimeout(f"no matching emulator event within {timeout} s")
+            for event in self.events(after=cursor, timeout=min(remaining, _POLL_SLICE_S))["events"]:
+                if predicate(event):
+                    return event
+                cursor = event["seq"]
+
+    def wait_for_bot_message(
+        self,
+        channel_id: int | str,
+        predicate: MessagePredicate | None = None,
+        *,
+        after: int = 0,
+        timeout: float = 10.0,
+    ) -> dict[str, Any]:
+        """The first message the bot creates in ``channel_id`` (id or name) after event ``after``.
+
+        ``predicate`` sees the full message (as ``messages()`` returns it).
+        """
+        wanted = str(self._channel_id(channel_id))
+        found: dict[str, Any] = {}
+
+        def matches(event: dict[str, Any]) -> bool:
+            if event["type"] != "message_create" or event["channel_id"] != wanted:
+                return False
+            try:
+                message = self.message(event["message_id"])
+            except EmulatorRequestError as exc:
+                if exc.status == 404:
+                    return False  # deleted since; not the message we wait for
+                raise
+            if predicate is not None and not predicate(message):
+                return False
+            found["message"] = message
+            return True
+
+        self.wait_for_event(matches, after=after, timeout=timeout)
+        return found["message"]
+
+    def wait_until_connected(self, sessions: int = 1, timeout: float = 10.0) -> dict[str, Any]:
+        """Wait until ``sessions`` bot gateway sessions are identified; returns the state."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.state()
+            if state["identified_sessions"] >= sessions:
+                return state
+            if time.monotonic() >= deadline:
+                raise EmulatorTimeout(f"no identified gateway session within {timeout} s")
+            time.sleep(0.05)
+
+    def _channel_id(self, ref: int | str) -> str:
+        if isinstance(ref, int) or ref.isdigit():
+            return str(ref)
+        for channel in self.state()["channels"]:
+            if channel.get("name") == ref:
+                return channel["id"]
+        raise EmulatorRequestError(404, {"error": f"no channel named {ref!r}"})

@@ -1,0 +1,99 @@
+"""Exceptions raised by the model layer.
+
+They belong to the project's error tree (so the bridge reports them with their
+``code``); their constructor arguments are kept in ``args`` so they survive
+pickling (Ray ships replica errors back to the caller by pickling them).
+Messages are built in ``__str__`` from those arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from switchboard.core import errors
+
+# What an operator can do when a resource is short, keyed by Ray resource name.
+_PLACEMENT_HINTS: dict[str, str] = {
+    "GPU": (
+        "run the inference service on a node with a GPU (or join a Ray cluster "
+        "that has one), or set the {role} role's num_gpus to 0 to run on CPU"
+    ),
+    "CPU": (
+        "lower the {role} role's num_cpus or num_replicas, or give the cluster "
+        "more CPUs (RayConfig.num_cpus for a local cluster)"
+    ),
+    "memory": "lower the {role} role's memory_bytes or num_replicas, or add memory to the cluster",
+}
+
+
+def format_resource(resource: str, amount: float) -> str:
+    """``1.0, "GPU"`` -> ``"1 GPU"``; memory in MiB/GiB."""
+    if resource == "memory":
+        if amount >= 2**30:
+            return f"{amount / 2**30:.1f} GiB memory"
+        return f"{amount / 2**20:.0f} MiB memory"
+    number = int(amount) if float(amount).is_integer() else round(amount, 3)
+    return f"{number} {resource}"
+
+
+class PlacementError(errors.PlacementError):
+    """A role asks for more of a resource than the Ray cluster can ever give.
+
+    Raised by ``ModelHost.start`` before anything is deployed, because Ray
+    would otherwise leave the replica pending forever without an error.
+    ``where`` names what was measured ("the Ray cluster", "the largest Ray node").
+    """
+
+    def __init__(
+        self,
+        role: str,
+        resource: str,
+        requested: float,
+        available: float,
+        where: str = "the Ray cluster",
+    ) -> None:
+        Exception.__init__(self, role, resource, requested, available, where)
+        self.role = role
+        self.resource = resource
+        self.requested = requested
+        self.available = available
+        self.where = where
+        self.message = str(self)
+
+    def __str__(self) -> str:
+        hint = _PLACEMENT_HINTS.get(self.resource, "add that resource to the cluster or ask for less")
+        return (
+            f"{self.role} role asks for {format_resource(self.resource, self.requested)} "
+            f"but {self.where} has {format_resource(self.resource, self.available)}: "
+            f"{hint.format(role=self.role)}"
+        )
+
+
+class ModelLoadError(errors.InferenceError):
+    """The model file is missing or llama.cpp could not load it."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        Exception.__init__(self, path, reason)
+        self.path = Path(path)
+        self.reason = reason
+        self.message = str(self)
+
+    def __str__(self) -> str:
+        return f"cannot load chat model from {self.path}: {self.reason}"
+
+
+class DeployError(errors.InferenceError):
+    """A Serve application did not become healthy (failed, or timed out)."""
+
+    def __init__(self, app_name: str, reason: str) -> None:
+        Exception.__init__(self, app_name, reason)
+        self.app_name = app_name
+        self.reason = reason
+        self.message = str(self)
+
+    def __str__(self) -> str:
+        return f"Serve application {self.app_name!r} did not become healthy: {self.reason}"
+
+
+class InvalidChatRequestError(ValueError):
+    """A chat request dict does not match the documented shape."""

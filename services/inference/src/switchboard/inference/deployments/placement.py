@@ -1,0 +1,50 @@
+"""Pure placement checks: can a role's replicas ever be scheduled?
+
+Ray leaves an actor that asks for a resource no node has (e.g. ``num_gpus=1``
+on a CPU-only cluster) pending forever, silently. These checks turn that into
+an immediate ``PlacementError``. They compare against the cluster's *total*
+resources, not what is free right now: busy resources free up, missing ones
+never appear (autoscaling clusters that add GPU nodes on demand are out of scope).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from switchboard.inference.deployments.config import ChatRoleConfig
+from switchboard.inference.deployments.errors import PlacementError
+
+Resources = Mapping[str, float]
+
+
+def replica_resources(config: ChatRoleConfig) -> dict[str, float]:
+    """The Ray resources one chat replica asks for (zero amounts left out)."""
+    wanted = {"CPU": config.num_cpus, "GPU": config.num_gpus, "memory": config.memory_bytes or 0}
+    return {name: float(amount) for name, amount in wanted.items() if amount}
+
+
+def ray_actor_options(config: ChatRoleConfig) -> dict[str, float]:
+    """``ray_actor_options`` for a chat replica, mirroring ``replica_resources``."""
+    options: dict[str, float] = {"num_cpus": config.num_cpus, "num_gpus": config.num_gpus}
+    if config.memory_bytes:
+        options["memory"] = config.memory_bytes
+    return options
+
+
+def check_placement(role: str, per_replica: Resources, num_replicas: int, nodes: Iterable[Resources]) -> None:
+    """Raise ``PlacementError`` if ``num_replicas`` replicas can never all be placed.
+
+    ``nodes`` are the total resources of each alive node. A replica needs each
+    resource on a single node, so it must fit the largest node; all replicas
+    together must fit the cluster's total.
+    """
+    nodes = list(nodes)
+    for resource, amount in per_replica.items():
+        largest = max((node.get(resource, 0.0) for node in nodes), default=0.0)
+        total = sum(node.get(resource, 0.0) for node in nodes)
+        if total < amount:
+            raise PlacementError(role, resource, amount, total)
+        if largest < amount:
+            raise PlacementError(role, resource, amount, largest, where="the largest Ray node")
+        if total < amount * num_replicas:
+            raise PlacementError(role, resource, amount * num_replicas, total)
