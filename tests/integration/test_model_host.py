@@ -15,9 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
-
 from ray import serve
+
 from switchboard.inference.deployments.config import ChatRoleConfig, RayConfig
 from switchboard.inference.deployments.errors import (
     DeployError,

@@ -41,7 +41,7 @@ def celery_app(redis_url: str) -> Iterator[Celery]:
 
 
 @pytest.fixture
-async def context(redis_url: str, celery_app: Celery):  # noqa: ANN201
+async def context(redis_url: str, celery_app: Celery):
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
     journal = Journal(client)
     waiter = StepWaiter(client, journal, "sb:wake:test-planner", poll_s=0.2)
@@ -57,15 +57,16 @@ async def context(redis_url: str, celery_app: Celery):  # noqa: ANN201
     await client.aclose()
 
 
-async def test_tool_runs_on_the_worker_and_is_journaled(context, redis_url: str) -> None:  # noqa: ANN001
+async def test_tool_runs_on_the_worker_and_is_journaled(context, redis_url: str) -> None:
     ctx = context()
     assert (await ctx.tool("calculator", {"expression": "6*7"}))["value"] == 42
-    recorded = SyncJournal(redis.Redis.from_url(redis_url, decode_responses=True)).get(ACTIVATION.id, "tool:calculator:0")
+    journal = SyncJournal(redis.Redis.from_url(redis_url, decode_responses=True))
+    recorded = journal.get(ACTIVATION.id, "tool:calculator:0")
     assert recorded is not None and recorded.output.output["value"] == 42  # type: ignore[union-attr]
     assert recorded.worker and recorded.worker != "planner"
 
 
-async def test_a_recorded_step_is_returned_without_running_again(context, redis_url: str) -> None:  # noqa: ANN001
+async def test_a_recorded_step_is_returned_without_running_again(context, redis_url: str) -> None:
     first = await context().tool("clock", {})
     # A second context for the same activation (a planner that took over) gets the recorded time.
     again_ctx = context()
@@ -74,7 +75,7 @@ async def test_a_recorded_step_is_returned_without_running_again(context, redis_
     assert again_ctx.timings[0].from_journal is True
 
 
-async def test_tool_errors_come_back_typed(context) -> None:  # noqa: ANN001
+async def test_tool_errors_come_back_typed(context) -> None:
     ctx = context()
     with pytest.raises(InvalidToolArguments, match="calculator"):
         await ctx.tool("calculator", {"expression": "1/0"})

@@ -32,7 +32,7 @@ class OtlpReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
@@ -86,6 +86,6 @@ class OtlpReceiver:
         return [s for s in spans if s.trace_id in trace_ids]
 
 
-def _value(any_value) -> object:  # noqa: ANN001
+def _value(any_value) -> object:
     field = any_value.WhichOneof("value")
     return getattr(any_value, field) if field else None

@@ -11,7 +11,7 @@ from switchboard.core.plugins import Callsystem, CallsystemRegistry
 
 
 def plugin(version: str, released: date, package_id: str = "cs.test.echo") -> type[Callsystem]:
-    async def activate(self, ctx):  # noqa: ANN001, ANN202
+    async def activate(self, ctx):
         return ctx.reply("ok")
 
     return type(f"Echo_{version.replace('.', '_')}", (Callsystem,), {

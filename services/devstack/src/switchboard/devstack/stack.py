@@ -118,7 +118,7 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _wait(ready, deadline: float, what: str, process: ServiceProcess) -> None:  # noqa: ANN001
+def _wait(ready, deadline: float, what: str, process: ServiceProcess) -> None:
     while not ready():
         if not process.running():
             raise RuntimeError(f"{what} exited during start-up:\n{process.tail()}")

@@ -22,7 +22,8 @@ class InferenceSettings(ServiceSettings):
     chat_memory_bytes: int | None = None
     chat_max_ongoing_requests: int = Field(default=4, ge=1)
     chat_num_replicas: int = Field(default=1, ge=1)
-    ray_address: str | None = Field(default=None, validation_alias=AliasChoices("RAY_ADDRESS", "SWITCHBOARD_RAY_ADDRESS"))
+    ray_address: str | None = Field(
+        default=None, validation_alias=AliasChoices("RAY_ADDRESS", "SWITCHBOARD_RAY_ADDRESS"))
     ray_num_cpus: int | None = 2
     ray_object_store_memory: int = 200 * 2**20
     bridge_concurrency: int = Field(default=4, ge=1)

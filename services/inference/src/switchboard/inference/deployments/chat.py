@@ -13,6 +13,7 @@ from typing import Any
 
 from ray import serve
 from ray.serve import Application
+
 from switchboard.inference.deployments.config import ChatRoleConfig
 from switchboard.inference.deployments.engines import make_engine
 from switchboard.inference.deployments.placement import ray_actor_options

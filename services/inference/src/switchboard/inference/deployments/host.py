@@ -20,6 +20,7 @@ import ray
 from ray import serve
 from ray.serve.config import ProxyLocation
 from ray.serve.schema import ApplicationStatus, ApplicationStatusOverview
+
 from switchboard.inference.deployments.chat import build_chat_app
 from switchboard.inference.deployments.config import ChatRoleConfig, RayConfig
 from switchboard.inference.deployments.errors import DeployError
