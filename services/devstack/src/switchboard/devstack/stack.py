@@ -31,6 +31,7 @@ class StackConfig:
     env: dict[str, str] = field(default_factory=dict)  # extra environment for every service
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)  # per service, by name
     services: tuple[str, ...] = SERVICES  # a subset runs part of the path (integration tests)
+    emulator_args: tuple[str, ...] = ()  # e.g. ("--no-rate-limits",) for benchmarks
 
 
 class Stack:
@@ -84,7 +85,8 @@ class Stack:
         ready = self.config.run_dir / "emulator.ready"
         ready.unlink(missing_ok=True)
         self.emulator = ServiceProcess("emulator", "switchboard.emulator", {}, self.log_dir,
-                                       args=("--port", str(port), "--ready-file", str(ready)))
+                                       args=("--port", str(port), "--ready-file", str(ready),
+                                             *self.config.emulator_args))
         self.emulator.start()
         _wait(lambda: ready.exists(), deadline, "the Discord emulator", self.emulator)
         self.emulator_url = ready.read_text().strip()

@@ -21,7 +21,7 @@ class Legacy(Callsystem):
         history = await ctx.history(limit=self.history_limit)
         # The time comes from the clock tool, so it is journaled: a replay sees the original time.
         clock = await ctx.tool("clock", {})
-        system = ctx.persona.instructions.format(time=clock["iso"])
+        system = ctx.persona.instructions.replace("{time}", clock["iso"])
         messages = [ChatMessage(role="system", content=system), *conversation(history, ctx.activation)]
         result = await ctx.infer(messages, max_tokens=self.max_tokens, stream=True)
         text = result.text.strip()

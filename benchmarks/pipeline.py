@@ -1,0 +1,199 @@
+"""Pipeline overhead: activation → posted reply through every service, with the instant echo model.
+
+Starts the whole system (Redis, Discord emulator, planner, tools, inference on Ray with the `echo`
+deployment, gateway), offers mention messages at fixed rates, and measures from the moment a message
+is injected into the emulator until the bot's final reply text is recorded there. Beside it, in the
+same run: the Redis round-trip floor (asyncio PING) and the number of Redis commands one activation
+costs (from Redis's own command counter, idle background polling subtracted).
+
+    ./dev bench                       # rates 10, 50, 200 /s
+    ./dev bench --rates 20 --seconds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import redis
+import redis.asyncio as aioredis
+
+from switchboard.devstack.stack import Stack, StackConfig
+from switchboard.emulator.client import EmulatorClient
+
+CURSOR = "▌"
+RESULTS = Path(__file__).parent / "results"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def redis_floor(url: str, samples: int = 3000) -> dict[str, float]:
+    """Round-trip time of one Redis command from asyncio Python, in seconds."""
+    client = aioredis.Redis.from_url(url)
+    timings = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        await client.ping()
+        timings.append(time.perf_counter() - started)
+    await client.aclose()
+    return {"p50": percentile(timings, 0.5), "p99": percentile(timings, 0.99)}
+
+
+def commands_processed(client: redis.Redis) -> int:
+    return int(client.info("stats")["total_commands_processed"])
+
+
+class ReplyClock:
+    """Follows the emulator's event feed and notes when each activation's final reply text lands."""
+
+    def __init__(self, emulator: EmulatorClient) -> None:
+        self._emulator = emulator
+        self._reply_of: dict[str, str] = {}  # bot message id → triggering message id
+        self.finished: dict[str, float] = {}  # triggering message id → wall time of the final text
+        self._stop = threading.Event()
+        self._cursor = emulator.cursor()
+        self._thread = threading.Thread(target=self._follow, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _follow(self) -> None:
+        while not self._stop.is_set():
+            feed = self._emulator.events(after=self._cursor, timeout=0.5)
+            for event in feed["events"]:
+                self._note(event)
+            self._cursor = feed["last_seq"]
+
+    def _note(self, event: dict) -> None:
+        if event["type"] == "message_create" and event.get("reply_to"):
+            self._reply_of[event["message_id"]] = event["reply_to"]
+        if event["type"] not in ("message_create", "message_edit"):
+            return
+        trigger = self._reply_of.get(event["message_id"])
+        if trigger and not event["content"].endswith(CURSOR):
+            self.finished.setdefault(trigger, datetime.fromisoformat(event["time"]).timestamp())
+
+
+def offer(emulator: EmulatorClient, rate: float, count: int) -> dict[str, float]:
+    """Inject `count` mentions at `rate` per second; returns message id → wall time of injection."""
+    sent: dict[str, float] = {}
+    start = time.perf_counter()
+    for i in range(count):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        injected_at = time.time()
+        message = emulator.inject_message(f"echo {i}", channel_id="general", author="alice", mention_bot=True)
+        sent[message["id"]] = injected_at
+    return sent
+
+
+def run_rate(emulator: EmulatorClient, store: redis.Redis, rate: float, seconds: float, drain_s: float) -> dict:
+    count = max(1, int(rate * seconds))
+    clock = ReplyClock(emulator)
+    clock.start()
+    commands_before = commands_processed(store)
+    started = time.time()
+    sent = offer(emulator, rate, count)
+    deadline = time.monotonic() + drain_s
+    while len(clock.finished.keys() & sent.keys()) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    clock.stop()
+    elapsed = time.time() - started
+    commands = commands_processed(store) - commands_before
+    latencies = [clock.finished[m] - t for m, t in sent.items() if m in clock.finished]
+    done = [clock.finished[m] for m in sent if m in clock.finished]
+    return {
+        "offered_rate": rate, "offered": count, "replied": len(latencies),
+        "p50_s": percentile(latencies, 0.5) if latencies else None,
+        "p99_s": percentile(latencies, 0.99) if latencies else None,
+        "max_s": max(latencies) if latencies else None,
+        "mean_s": statistics.fmean(latencies) if latencies else None,
+        "achieved_rate": len(done) / (max(done) - min(sent.values())) if len(done) > 1 else None,
+        "redis_commands": commands, "elapsed_s": elapsed,
+    }
+
+
+def idle_command_rate(store: redis.Redis, seconds: float = 3.0) -> float:
+    """Redis commands per second with no traffic (workers' and consumers' blocking polls)."""
+    before = commands_processed(store)
+    time.sleep(seconds)
+    return (commands_processed(store) - before) / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rates", default="10,50,200", help="offered activations per second, comma separated")
+    parser.add_argument("--seconds", type=float, default=6.0, help="how long each rate is offered")
+    parser.add_argument("--drain", type=float, default=60.0, help="how long to wait for stragglers")
+    args = parser.parse_args()
+    rates = [float(r) for r in args.rates.split(",")]
+
+    with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as run_dir:
+        stack = Stack(StackConfig(run_dir=Path(run_dir), chat_backend="echo", emulator_args=("--no-rate-limits",)))
+        try:
+            stack.start()
+            report = measure(stack, rates, args.seconds, args.drain)
+        finally:
+            stack.stop()
+    print_report(report)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"pipeline-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(f"\nwritten to {out}")
+
+
+def measure(stack: Stack, rates: list[float], seconds: float, drain: float) -> dict:
+    assert stack.emulator_url is not None
+    emulator = EmulatorClient(stack.emulator_url)
+    store = redis.Redis.from_url(stack.redis_url)
+    floor = asyncio.run(redis_floor(stack.redis_url))
+    warmup = run_rate(emulator, store, 5, 2, drain)  # first requests pay for imports and connections
+    idle = idle_command_rate(store)
+    results = []
+    for rate in rates:
+        result = run_rate(emulator, store, rate, seconds, drain)
+        busy = max(0.0, result["redis_commands"] - idle * result["elapsed_s"])
+        result["redis_commands_per_activation"] = busy / max(1, result["replied"])
+        results.append(result)
+    return {
+        "benchmark": "pipeline", "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "model": "echo (Ray Serve deployment)", "redis_rtt": floor, "idle_redis_commands_per_s": idle,
+        "warmup_replied": warmup["replied"], "rates": results,
+    }
+
+
+def print_report(report: dict) -> None:
+    floor = report["redis_rtt"]
+    print(f"\nRedis round trip (asyncio PING): p50 {floor['p50'] * 1e6:.0f} µs, p99 {floor['p99'] * 1e6:.0f} µs")
+    header = f"{'offered/s':>9} {'sent':>5} {'replied':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} " \
+             f"{'got/s':>7} {'cmds/act':>8} {'floor ms':>8} {'p50/floor':>9}"
+    print(header)
+    for r in report["rates"]:
+        floor_s = floor["p50"] * r["redis_commands_per_activation"]
+        ms = [f"{r[k] * 1000:8.1f}" if r[k] is not None else f"{'-':>8}" for k in ("p50_s", "p99_s", "max_s")]
+        got = f"{r['achieved_rate']:7.1f}" if r["achieved_rate"] else f"{'-':>7}"
+        ratio = f"{r['p50_s'] / floor_s:9.1f}" if r["p50_s"] and floor_s else f"{'-':>9}"
+        print(f"{r['offered_rate']:9.0f} {r['offered']:5d} {r['replied']:7d} {' '.join(ms)} {got} "
+              f"{r['redis_commands_per_activation']:8.1f} {floor_s * 1000:8.2f} {ratio}")
+
+
+if __name__ == "__main__":
+    main()
