@@ -16,6 +16,8 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="forbid", frozen=True)
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_max_connections: int = Field(default=64, ge=4)
+    redis_pool_timeout_s: float = Field(default=20.0, gt=0)
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(default=None, description="None or 0 picks a free port")
     log_level: str = "INFO"

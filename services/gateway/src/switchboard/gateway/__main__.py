@@ -12,6 +12,7 @@ from switchboard.core.errors import ConfigError
 from switchboard.core.history import ChannelHistory
 from switchboard.core.logs import setup_logging
 from switchboard.core.metrics import Metrics
+from switchboard.core.redis_client import connect_async
 from switchboard.core.tracing import setup_tracing
 from switchboard.gateway.activations import ActivationQueue
 from switchboard.gateway.bot import GatewayBot, GatewayDeps
@@ -50,7 +51,7 @@ async def serve(settings: GatewaySettings) -> None:
     token = token_for(settings)
     metrics = Metrics()
     metrics.serve(settings.metrics_host, settings.metrics_port)
-    client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
+    client = connect_async(settings)
     bot = build_bot(settings, client, metrics)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 
-import redis
-
 from switchboard.core.celery_app import make_celery
 from switchboard.core.errors import SwitchboardError
 from switchboard.core.journal import SyncJournal
 from switchboard.core.keys import Queue
 from switchboard.core.logs import setup_logging
 from switchboard.core.metrics import Metrics
+from switchboard.core.redis_client import connect_sync
 from switchboard.core.tracing import setup_tracing
 from switchboard.core.workers import instrument_celery, run_worker
 from switchboard.inference.bridge import InferenceBridge, register_inference_task
@@ -34,7 +33,7 @@ def main() -> None:
     try:
         metrics = Metrics()
         metrics.serve(settings.metrics_host, settings.metrics_port)
-        client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+        client = connect_sync(settings)
         app = make_celery(settings, "switchboard-inference")
         bridge = InferenceBridge(host, chat.model_name, client, metrics, settings.live_interval_s,
                                  settings.trace_content)

@@ -14,6 +14,7 @@ from switchboard.core.journal import Journal
 from switchboard.core.logs import setup_logging
 from switchboard.core.metrics import Metrics
 from switchboard.core.plugins import CallsystemRegistry
+from switchboard.core.redis_client import connect_async
 from switchboard.core.tracing import setup_tracing
 from switchboard.core.workers import instrument_celery
 from switchboard.planner.activations import ActivationStream
@@ -55,7 +56,7 @@ def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Me
 async def serve(settings: PlannerSettings) -> None:
     metrics = Metrics()
     metrics.serve(settings.metrics_host, settings.metrics_port)
-    client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
+    client = connect_async(settings)
     planner = build_planner(settings, client, metrics)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

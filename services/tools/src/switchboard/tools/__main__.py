@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import redis
-
 from switchboard.core.celery_app import make_celery
 from switchboard.core.journal import SyncJournal
 from switchboard.core.keys import Queue
 from switchboard.core.logs import setup_logging
 from switchboard.core.metrics import Metrics
+from switchboard.core.redis_client import connect_sync
 from switchboard.core.tracing import setup_tracing
 from switchboard.core.workers import instrument_celery, run_worker
 from switchboard.tools.builtin import BUILTIN_TOOLS
@@ -26,7 +25,7 @@ def main() -> None:
     metrics.serve(settings.metrics_host, settings.metrics_port)
     app = make_celery(settings, "switchboard-tools")
     tools = ToolRegistry(BUILTIN_TOOLS, settings.enabled_tools)
-    journal = SyncJournal(redis.Redis.from_url(settings.redis_url, decode_responses=True))
+    journal = SyncJournal(connect_sync(settings))
     register_tool_task(app, tools, journal, metrics)
     run_worker(app, Queue.TOOLS.value, settings.concurrency, "tools", settings.log_level)
 
