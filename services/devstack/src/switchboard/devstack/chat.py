@@ -16,6 +16,7 @@ from switchboard.emulator.client import EmulatorClient
 
 MENTION = re.compile(r"@(bot|switchboard)\b", re.IGNORECASE)
 STREAMING_CURSOR = "▌"
+PREVIEW = 100  # characters of a streaming answer shown per edit
 
 
 class TerminalChat:
@@ -57,9 +58,12 @@ class TerminalChat:
             self._show("  Switchboard is typing…")
         elif kind in ("message_create", "message_edit"):
             content = event["content"]
-            mark = "…" if content.endswith(STREAMING_CURSOR) else "✓"
             verb = "posts" if kind == "message_create" else "edits"
-            self._show(f"  Switchboard {verb} {mark} {content.rstrip(STREAMING_CURSOR).rstrip()}")
+            if content.endswith(STREAMING_CURSOR):  # still streaming: one line, the newest words
+                text = " ".join(content.removesuffix(STREAMING_CURSOR).split())
+                self._show(f"  Switchboard {verb} … {'…' if len(text) > PREVIEW else ''}{text[-PREVIEW:]}")
+            else:
+                self._show(f"  Switchboard {verb} ✓\n" + "\n".join(f"    {line}" for line in content.splitlines()))
 
     def _show(self, line: str) -> None:
         with self._lock:
