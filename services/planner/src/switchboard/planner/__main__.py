@@ -35,7 +35,8 @@ def build_registry() -> CallsystemRegistry:
     return registry
 
 
-def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Metrics) -> Planner:
+def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Metrics,
+                  registry: CallsystemRegistry | None = None) -> Planner:
     journal = Journal(client)
     services = ContextServices(
         journal=journal,
@@ -47,7 +48,7 @@ def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Me
     )
     deps = PlannerDeps(
         stream=ActivationStream(client, settings.planner_id, settings.claim_idle_ms),
-        registry=build_registry(), services=services,
+        registry=registry or build_registry(), services=services,
         replies=ReplyWriter(client, settings.record_retention_s), metrics=metrics,
     )
     return Planner(settings, deps)

@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace import Link, Span, SpanKind
 
 from switchboard.core.errors import InvalidPayload
 from switchboard.core.keys import Stream
@@ -27,6 +28,13 @@ from switchboard.planner.replies import ReplyWriter
 from switchboard.planner.settings import PlannerSettings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CallsystemRun:
+    package_id: str
+    version: str
+    reply: Reply
 
 
 @dataclass(frozen=True)
@@ -106,36 +114,42 @@ class Planner:
     async def process(self, activation: Activation) -> tuple[Reply, ActivationRecord]:
         """Run the activation's callsystem; every failure becomes a typed reply, never an exception."""
         started = time.time()
-        producer = span_context_of(activation.trace_context)
-        links = [Link(producer)] if producer.is_valid else []
-        with tracer().start_as_current_span(
-            f"process {Stream.ACTIVATIONS.value}", context=extract_context(activation.trace_context),
-            kind=SpanKind.CONSUMER, links=links,
-            attributes={"messaging.system": "redis", "messaging.destination.name": Stream.ACTIVATIONS.value,
-                        "switchboard.activation_id": activation.id, "switchboard.trigger": activation.trigger},
-        ) as span:
-            self._deps.metrics.hop_duration.labels(hop="queue_wait").observe(max(0.0, started - activation.accepted_at))
-            callsystem = self._deps.registry.resolve(self._settings.default_callsystem)
+        self._deps.metrics.hop_duration.labels(hop="queue_wait").observe(max(0.0, started - activation.accepted_at))
+        with self._consumer_span(activation) as span:
             persona = Persona(self._settings.default_persona, self._settings.default_instructions)
             ctx = StepContext(activation, persona, self._deps.services)
-            error: ErrorInfo | None = None
-            try:
-                reply = await callsystem.activate(ctx)
-            except Exception as exc:
-                log.warning("activation %s failed: %s", activation.id, exc, exc_info=not hasattr(exc, "code"))
-                outcome = outcome_for(exc)
-                error = ErrorInfo.of(exc)
-                reply = ctx.reply(user_text(outcome, exc), outcome).model_copy(update={"error": error})
-            span.set_attribute("switchboard.outcome", reply.outcome.value)
-            span.set_attribute("switchboard.callsystem", callsystem.key())
+            run = await self._activate(ctx, self._settings.default_callsystem)
+            span.set_attributes({"switchboard.outcome": run.reply.outcome.value,
+                                 "switchboard.callsystem": f"{run.package_id}@{run.version}"})
             record = ActivationRecord(
-                activation=activation, callsystem=callsystem.package_id, callsystem_version=callsystem.version,
-                persona=persona.name, planner_id=self._settings.planner_id, outcome=reply.outcome, error=error,
-                trace_id=current_trace_id(), started_at=started, finished_at=time.time(), steps=tuple(ctx.timings))
-            reply = self._stamp_trace(reply)
+                activation=activation, callsystem=run.package_id, callsystem_version=run.version,
+                persona=persona.name, planner_id=self._settings.planner_id, outcome=run.reply.outcome,
+                error=run.reply.error, trace_id=current_trace_id(), started_at=started, finished_at=time.time(),
+                steps=tuple(ctx.timings))
+            reply = self._stamp_trace(run.reply)
         self._deps.metrics.activations.labels(trigger=activation.trigger.value, outcome=reply.outcome.value).inc()
         self._deps.metrics.hop_duration.labels(hop="plan").observe(record.finished_at - started)
         return reply, record
+
+    async def _activate(self, ctx: StepContext, selector: str) -> CallsystemRun:
+        package_id, _, version = selector.partition("@")
+        try:
+            callsystem = self._deps.registry.resolve(selector)
+            package_id, version = callsystem.package_id, callsystem.version
+            return CallsystemRun(package_id, version, await callsystem.activate(ctx))
+        except Exception as exc:
+            log.warning("activation %s failed: %s", ctx.activation.id, exc, exc_info=not hasattr(exc, "code"))
+            outcome = outcome_for(exc)
+            reply = ctx.reply(user_text(outcome, exc), outcome).model_copy(update={"error": ErrorInfo.of(exc)})
+            return CallsystemRun(package_id, version or "unresolved", reply)
+
+    def _consumer_span(self, activation: Activation) -> AbstractContextManager[Span]:
+        producer = span_context_of(activation.trace_context)
+        return tracer().start_as_current_span(
+            f"process {Stream.ACTIVATIONS.value}", context=extract_context(activation.trace_context),
+            kind=SpanKind.CONSUMER, links=[Link(producer)] if producer.is_valid else [],
+            attributes={"messaging.system": "redis", "messaging.destination.name": Stream.ACTIVATIONS.value,
+                        "switchboard.activation_id": activation.id, "switchboard.trigger": activation.trigger})
 
     def _stamp_trace(self, reply: Reply) -> Reply:
         with tracer().start_as_current_span(f"send {Stream.REPLIES.value}", kind=SpanKind.PRODUCER, attributes={
