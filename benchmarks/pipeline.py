@@ -146,7 +146,10 @@ def main() -> None:
     rates = [float(r) for r in args.rates.split(",")]
 
     with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as run_dir:
-        stack = Stack(StackConfig(run_dir=Path(run_dir), chat_backend="echo", emulator_args=("--no-rate-limits",)))
+        unlimited = json.dumps({"capacity": 1_000_000, "per_seconds": 1})  # measure the pipeline, not the limiter
+        stack = Stack(StackConfig(run_dir=Path(run_dir), chat_backend="echo", emulator_args=("--no-rate-limits",),
+                                  service_env={"gateway": {"SWITCHBOARD_USER_RATE": unlimited,
+                                                           "SWITCHBOARD_GUILD_RATE": unlimited}}))
         try:
             stack.start()
             report = measure(stack, rates, args.seconds, args.drain)

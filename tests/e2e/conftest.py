@@ -3,6 +3,7 @@ SmolLM2 on CPU) and the gateway, exporting traces to an in-test OTLP receiver. S
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,8 +28,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver) -> Itera
     config = StackConfig(
         run_dir=Path(tmp_path_factory.mktemp("stack")),
         env={"OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"},
-        # Edits every 0.2 s, so a streamed answer of a second or two shows intermediate edits.
-        service_env={"gateway": {"SWITCHBOARD_EDIT_INTERVAL_S": "0.2"}},
+        service_env={"gateway": {
+            # Edits every 0.2 s, so a streamed answer of a second or two shows intermediate edits.
+            "SWITCHBOARD_EDIT_INTERVAL_S": "0.2",
+            # Tests share users; the rate-limit test sets its own limit on its own channel.
+            "SWITCHBOARD_USER_RATE": json.dumps({"capacity": 1000, "per_seconds": 1}),
+        }},
     )
     running = Stack(config)
     try:
@@ -47,3 +52,4 @@ def emulator(stack: Stack) -> EmulatorClient:
 @pytest.fixture(scope="session")
 def store(stack: Stack) -> redis.Redis:
     return redis.Redis.from_url(stack.redis_url, decode_responses=True)
+

@@ -27,7 +27,15 @@ import yarl
 from discord.ext import commands
 
 from switchboard.emulator import Emulator, EmulatorClient, EmulatorConfig, EmulatorRequestError, EmulatorTimeout
-from switchboard.emulator.state import ALICE_DM_CHANNEL_ID, ALICE_ID, BOB_ID, BOT_USER_ID, GENERAL_CHANNEL_ID, GUILD_ID
+from switchboard.emulator.state import (
+    ALICE_DM_CHANNEL_ID,
+    ALICE_ID,
+    BOB_ID,
+    BOT_USER_ID,
+    GENERAL_CHANNEL_ID,
+    GUILD_ID,
+    SECOND_GUILD_ID,
+)
 
 DEADLINE = 10.0  # seconds any single wait may take
 
@@ -122,7 +130,7 @@ def bot_messages(emulator: Emulator, channel: Any = None) -> list[dict[str, Any]
 async def test_bot_connects_and_sees_the_guild(emulator: Emulator, harness: BotHarness) -> None:
     bot = harness.bot
     assert bot.user is not None and bot.user.id == BOT_USER_ID and bot.user.name == "Switchboard"
-    assert [g.name for g in bot.guilds] == ["Test Guild"]
+    assert [g.name for g in bot.guilds] == ["Test Guild", "Second Guild"]
     guild = bot.guilds[0]
     assert guild.id == GUILD_ID
     assert {c.name for c in guild.text_channels} == {"general", "random"}
@@ -174,17 +182,21 @@ async def test_resume_replays_missed_dispatches(emulator: Emulator) -> None:
             await asyncio.wait_for(ws.receive_json(), DEADLINE)  # HELLO
             await ws.send_json({"op": 2, "d": {"token": token, "intents": intents, "properties": {}}})
             ready = await asyncio.wait_for(ws.receive_json(), DEADLINE)
-            guild_create = await asyncio.wait_for(ws.receive_json(), DEADLINE)
-            assert (ready["t"], ready["s"], guild_create["t"], guild_create["s"]) == ("READY", 1, "GUILD_CREATE", 2)
+            guild_creates = [await asyncio.wait_for(ws.receive_json(), DEADLINE) for _ in range(2)]
+            assert (ready["t"], ready["s"]) == ("READY", 1)
+            assert [(g["t"], g["s"], g["d"]["id"]) for g in guild_creates] == [
+                ("GUILD_CREATE", 2, str(GUILD_ID)),
+                ("GUILD_CREATE", 3, str(SECOND_GUILD_ID)),
+            ]
             await ws.close(code=4000)  # a non-1000 close keeps the session resumable
         missed = emulator.inject_message("while you were away")
         async with http.ws_connect(ready["d"]["resume_gateway_url"]) as ws:
             await asyncio.wait_for(ws.receive_json(), DEADLINE)  # HELLO
-            await ws.send_json({"op": 6, "d": {"token": token, "session_id": ready["d"]["session_id"], "seq": 2}})
+            await ws.send_json({"op": 6, "d": {"token": token, "session_id": ready["d"]["session_id"], "seq": 3}})
             replayed = await asyncio.wait_for(ws.receive_json(), DEADLINE)
             resumed = await asyncio.wait_for(ws.receive_json(), DEADLINE)
-            assert (replayed["t"], replayed["s"], replayed["d"]["id"]) == ("MESSAGE_CREATE", 3, missed["id"])
-            assert (resumed["t"], resumed["s"]) == ("RESUMED", 4)
+            assert (replayed["t"], replayed["s"], replayed["d"]["id"]) == ("MESSAGE_CREATE", 4, missed["id"])
+            assert (resumed["t"], resumed["s"]) == ("RESUMED", 5)
         async with http.ws_connect(emulator.gateway_url) as ws:
             await asyncio.wait_for(ws.receive_json(), DEADLINE)  # HELLO
             await ws.send_json({"op": 6, "d": {"token": token, "session_id": "unknown", "seq": 1}})
@@ -199,7 +211,7 @@ async def test_auto_sharded_bot_connects(emulator: Emulator) -> None:
     runner = asyncio.create_task(bot.start(emulator.config.token))
     try:
         await asyncio.wait_for(bot.wait_until_ready(), DEADLINE)
-        assert bot.shard_count == 1 and [g.id for g in bot.guilds] == [GUILD_ID]
+        assert bot.shard_count == 1 and [g.id for g in bot.guilds] == [GUILD_ID, SECOND_GUILD_ID]
         emulator.inject_message("sharded hello")
         message = await asyncio.wait_for(bot.wait_for("message"), DEADLINE)
         assert message.content == "sharded hello"
@@ -480,7 +492,7 @@ async def test_control_api_errors_and_long_poll(emulator: Emulator) -> None:
     assert channel["name"] == "ops" and channel["guild_id"] == str(GUILD_ID)
     state = await asyncio.to_thread(client.state)
     assert state["bot_user"]["id"] == str(BOT_USER_ID)
-    assert {c["name"] for c in state["channels"] if c["type"] == 0} == {"general", "random", "ops"}
+    assert {c["name"] for c in state["channels"] if c.get("guild_id") == str(GUILD_ID)} == {"general", "random", "ops"}
     assert {u["username"] for u in state["users"]} == {"Switchboard", "alice", "bob", "otherbot"}
 
 

@@ -100,3 +100,23 @@ def record(activation_id: str) -> str:
 def history(channel_id: str) -> str:
     """List of a channel's recent messages (`HistoryMessage` JSON, newest first)."""
     return f"{PREFIX}:history:{channel_id}"
+
+
+def guild_config(guild_id: str) -> str:
+    """The guild's `ConfigPatch` JSON (defaults for all its channels)."""
+    return f"{PREFIX}:config:guild:{guild_id}"
+
+
+def channel_config(channel_id: str) -> str:
+    """A channel's (or thread's) `ConfigPatch` JSON."""
+    return f"{PREFIX}:config:channel:{channel_id}"
+
+
+def rate_bucket(scope: str, scope_id: str) -> str:
+    """Token bucket of a user or guild (`scope`), for activation rate limits."""
+    return f"{PREFIX}:rate:{scope}:{scope_id}"
+
+
+def throttle_notice(scope: str, scope_id: str) -> str:
+    """Present while a throttled user or guild has been told so (one notice per throttle period)."""
+    return f"{PREFIX}:throttle-notice:{scope}:{scope_id}"

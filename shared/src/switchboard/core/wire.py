@@ -42,6 +42,8 @@ class Trigger(StrEnum):
     MENTION = "mention"
     REPLY = "reply"
     DM = "dm"
+    KEYWORD = "keyword"
+    CHANNEL = "channel"  # any message in a channel the config opens
 
 
 class Outcome(StrEnum):
@@ -96,6 +98,7 @@ class Activation(WireModel):
     trigger: Trigger
     guild_id: str | None = None
     channel_id: str
+    thread_parent_id: str | None = None  # set when channel_id is a thread: config comes from the parent
     message_id: str
     author_id: str
     author_name: str

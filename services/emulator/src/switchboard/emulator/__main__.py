@@ -33,6 +33,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ready-file", type=Path, help="write the base URL here once listening")
     parser.add_argument("--no-rate-limits", action="store_true", help="never answer 429")
     parser.add_argument("--heartbeat-interval-ms", type=int, default=defaults.heartbeat_interval_ms)
+    parser.add_argument("--shards", type=int, default=defaults.shard_count, help="shard count GET /gateway/bot reports")
+    parser.add_argument("--max-concurrency", type=int, default=defaults.max_concurrency)
+    parser.add_argument("--single-guild", action="store_true", help="do not seed the second guild")
+    parser.add_argument(
+        "--interaction-deadline-s",
+        type=float,
+        default=defaults.interaction_response_deadline_s,
+        help="time the bot has to answer an interaction (default %(default)s)",
+    )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser.parse_args(argv)
 
@@ -44,6 +53,10 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         token=args.token,
         rate_limits=not args.no_rate_limits,
         heartbeat_interval_ms=args.heartbeat_interval_ms,
+        shard_count=args.shards,
+        max_concurrency=args.max_concurrency,
+        second_guild=not args.single_guild,
+        interaction_response_deadline_s=args.interaction_deadline_s,
     )
 
 

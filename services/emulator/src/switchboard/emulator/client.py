@@ -15,6 +15,7 @@ Deadlines raise :class:`EmulatorTimeout`; control API errors raise
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import urllib.error
@@ -124,17 +125,148 @@ class EmulatorClient:
         mention_bot: bool = False,
         reply_to: int | str | None = None,
         dm: bool = False,
+        attachments: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """Post as a user (default alice in #general); returns the created message."""
+        """Post as a user (default alice in #general); returns the created message.
+
+        ``attachments``: ``[{"filename", "data", "content_type"?, "width"?, "height"?}]``
+        with ``data`` as bytes or base64 text; the emulator serves each file at its ``url``.
+        """
         body: dict[str, Any] = {"content": content, "author": author, "mention_bot": mention_bot, "dm": dm}
         if channel_id is not None:
             body["channel_id"] = str(channel_id)
         if reply_to is not None:
             body["reply_to"] = str(reply_to)
+        if attachments is not None:
+            body["attachments"] = [_encoded_file(spec) for spec in attachments]
         return self._request("POST", "/messages", body)
 
-    def create_channel(self, name: str, topic: str | None = None) -> dict[str, Any]:
-        return self._request("POST", "/channels", {"name": name, "topic": topic})
+    def create_channel(self, name: str, topic: str | None = None, guild: int | str | None = None) -> dict[str, Any]:
+        """Add a text channel to ``guild`` (id or name; default "Test Guild")."""
+        return self._request("POST", "/channels", {"name": name, "topic": topic, "guild": guild})
+
+    def create_thread(
+        self, channel_id: int | str, name: str, *, author: int | str = "alice", auto_archive_duration: int = 1440
+    ) -> dict[str, Any]:
+        """``author`` starts a public thread in a text channel; returns the thread channel object."""
+        body = {
+            "channel_id": str(channel_id),
+            "name": name,
+            "author": author,
+            "auto_archive_duration": auto_archive_duration,
+        }
+        return self._request("POST", "/threads", body)
+
+    # -- application commands and interactions ----------------------------------------
+
+    def registered_commands(self) -> dict[str, Any]:
+        """``{"global": [command, ...], "guilds": {guild_id: [command, ...]}}``."""
+        return self._request("GET", "/commands")
+
+    def invoke_command(
+        self,
+        command: str,
+        *,
+        options: dict[str, Any] | None = None,
+        subcommand_group: str | None = None,
+        subcommand: str | None = None,
+        command_type: int | str = 1,
+        target_id: int | str | None = None,
+        user: int | str = "alice",
+        channel_id: int | str | None = None,
+        dm: bool = False,
+        permissions: int | None = None,
+        locale: str | None = None,
+    ) -> str:
+        """A user invokes a registered command; returns the interaction id.
+
+        ``command_type``: 1 (chat input), 2 (user; ``target_id`` a user) or 3
+        (message; ``target_id`` a message). ``options`` maps option names to
+        plain values (users, channels and roles by id or name; attachments as
+        file dicts like ``inject_message``'s). ``permissions`` overrides the
+        member's permission bitfield.
+        """
+        body: dict[str, Any] = {
+            "command": command,
+            "subcommand_group": subcommand_group,
+            "subcommand": subcommand,
+            "type": command_type,
+            "target_id": str(target_id) if target_id is not None else None,
+            "user": user,
+            "channel_id": str(channel_id) if channel_id is not None else None,
+            "dm": dm,
+            "permissions": permissions,
+            "locale": locale,
+            "options": {k: _encoded_file(v) if isinstance(v, dict) else v for k, v in (options or {}).items()},
+        }
+        return self._request("POST", "/interactions", body)["id"]
+
+    def click_component(
+        self,
+        message_id: int | str,
+        custom_id: str,
+        *,
+        values: list[str] | None = None,
+        user: int | str = "alice",
+        permissions: int | None = None,
+    ) -> str:
+        """A user clicks a button (or picks ``values`` of a string select); returns the interaction id."""
+        body = {
+            "message_id": str(message_id),
+            "custom_id": custom_id,
+            "values": values,
+            "user": user,
+            "permissions": permissions,
+        }
+        return self._request("POST", "/components", body)["id"]
+
+    def submit_modal(self, interaction_id: int | str, values: dict[str, Any], *, user: int | str | None = None) -> str:
+        """Submit the modal the bot answered ``interaction_id`` with; returns the new interaction id."""
+        return self._request("POST", f"/interactions/{interaction_id}/modal", {"values": values, "user": user})["id"]
+
+    def interaction(self, interaction_id: int | str) -> dict[str, Any]:
+        """Callbacks, original response, followups and timing of one interaction."""
+        return self._request("GET", f"/interactions/{interaction_id}")
+
+    def wait_for_interaction_response(self, interaction_id: int | str, *, timeout: float = 10.0) -> dict[str, Any]:
+        """Wait until the bot answered ``interaction_id`` (or let it expire); returns the interaction."""
+        wanted = str(interaction_id)
+        self.wait_for_event(
+            lambda e: e["type"] in ("interaction_callback", "interaction_expired") and e["interaction_id"] == wanted,
+            timeout=timeout,
+        )
+        return self.interaction(wanted)
+
+    # -- injected failures ----------------------------------------------------------------
+
+    def add_fault(
+        self,
+        status: int,
+        path_pattern: str,
+        *,
+        method: str | None = None,
+        count: int = 1,
+        retry_after: float | None = None,
+        is_global: bool = False,
+    ) -> dict[str, Any]:
+        """The next ``count`` REST requests matching ``path_pattern`` (a regex) get ``status``."""
+        body: dict[str, Any] = {
+            "status": status,
+            "path_pattern": path_pattern,
+            "method": method,
+            "count": count,
+            "global": is_global,
+        }
+        if retry_after is not None:
+            body["retry_after"] = retry_after
+        return self._request("POST", "/faults", body)
+
+    def faults(self) -> dict[str, Any]:
+        """``{"faults": [pending fault, ...], "injected": n}``."""
+        return self._request("GET", "/faults")
+
+    def clear_faults(self) -> int:
+        return int(self._request("DELETE", "/faults")["cleared"])
 
     def request_reconnect(self) -> int:
         return int(self._request("POST", "/gateway/reconnect")["sessions"])
@@ -207,3 +339,11 @@ class EmulatorClient:
             if channel.get("name") == ref:
                 return channel["id"]
         raise EmulatorRequestError(404, {"error": f"no channel named {ref!r}"})
+
+
+def _encoded_file(spec: dict[str, Any]) -> dict[str, Any]:
+    """A file spec with bytes ``data`` turned into base64 text for JSON."""
+    data = spec.get("data")
+    if isinstance(data, bytes | bytearray):
+        return {**spec, "data": base64.b64encode(data).decode()}
+    return spec

@@ -42,6 +42,17 @@ class EmulatorConfig:
     max_recorded_events: int = 100_000
     #: Value reported by ``GET /gateway/bot`` (AutoShardedClient obeys it).
     shard_count: int = 1
+    #: ``session_start_limit.max_concurrency`` of ``GET /gateway/bot``.
+    max_concurrency: int = 1
+    #: Seed "Second Guild" (with its own channels) next to "Test Guild".
+    second_guild: bool = True
+    #: Time an interaction has to be answered or deferred (Discord: 3 s);
+    #: a later callback gets 404 Unknown interaction (10062).
+    interaction_response_deadline_s: float = 3.0
+    #: How long an interaction token works for followups and edits, from its creation (Discord: 15 min).
+    interaction_token_lifetime_s: float = 900.0
+    #: ``attachment_size_limit`` of interactions, in bytes (Discord's default: 10 MiB).
+    attachment_size_limit: int = 10 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if self.message_rate_limit < 1 or self.default_rate_limit < 1:
@@ -52,3 +63,7 @@ class EmulatorConfig:
             raise ValueError("heartbeat_interval_ms must be positive")
         if self.shard_count < 1:
             raise ValueError("shard_count must be at least 1")
+        if self.max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        if self.interaction_response_deadline_s <= 0 or self.interaction_token_lifetime_s <= 0:
+            raise ValueError("interaction deadlines must be positive")

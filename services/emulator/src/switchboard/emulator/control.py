@@ -11,19 +11,36 @@ binds to loopback by default; do not expose it on a shared network.
 Endpoints::
 
     POST /_emulator/messages            inject a user message -> message
-         {"content", "channel_id"?: id or name (default "general"),
+         {"content", "channel_id"?: id or name (default "general"; threads too),
           "author"?: id or username (default "alice"), "mention_bot"?: bool,
-          "reply_to"?: message id, "dm"?: bool}
+          "reply_to"?: message id, "dm"?: bool,
+          "attachments"?: [{"filename", "data" (base64), "content_type"?, "width"?, "height"?}]}
     GET  /_emulator/messages?channel_id=&author=bot|<id>|<username>
                                         -> {"messages": [message, ...]} oldest first
     GET  /_emulator/messages/{id}       -> message
     GET  /_emulator/events?after=<seq>&timeout=<s>
                                         -> {"events": [...], "last_seq": n} (long poll)
-    GET  /_emulator/state               -> {"bot_user", "application_id", "guild", "channels",
-                                            "users", "identified_sessions", "last_event_seq"}
-    POST /_emulator/channels {"name", "topic"?}          -> channel (201)
+    GET  /_emulator/state               -> {"bot_user", "application_id", "guild", "guilds", "channels",
+                                            "users", "identified_sessions", "last_event_seq",
+                                            "sessions", "faults": {"pending", "injected"}}
+    POST /_emulator/channels {"name", "topic"?, "guild"?}  -> channel (201)
+    POST /_emulator/threads {"channel_id", "name", "author"?, "auto_archive_duration"?}
+                                        -> thread channel (201; THREAD_CREATE dispatched)
     POST /_emulator/gateway/reconnect   -> {"sessions": n} (op 7 sent to each)
-    POST /_emulator/reset               -> {} (forget messages, events, rate limits)
+    POST /_emulator/reset               -> {} (forget messages, interactions, events, faults, rate limits)
+
+Interactions, commands and faults (``control_interactions``)::
+
+    GET  /_emulator/commands            -> {"global": [command], "guilds": {guild_id: [command]}}
+    POST /_emulator/interactions        invoke a command -> interaction (201)
+    GET  /_emulator/interactions/{id}   -> interaction
+    POST /_emulator/interactions/{id}/modal {"values", "user"?}  submit its modal -> interaction (201)
+    POST /_emulator/components {"message_id", "custom_id", "values"?, "user"?, "permissions"?}
+                                        click a button / pick from a select -> interaction (201)
+    POST /_emulator/faults {"status", "path_pattern", "method"?, "count"?, "retry_after"?, "global"?}
+                                        -> fault (201)
+    GET  /_emulator/faults              -> {"faults": [fault], "injected": n}
+    DELETE /_emulator/faults            -> {"cleared": n}
 
 A message is Discord's payload plus ``created_content``, ``edits``,
 ``request`` and ``allowed_mentions`` (see ``messages.StoredMessage.view``);
@@ -32,7 +49,6 @@ an event is described in ``events``. Errors are ``{"error": str, "code": int}``.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -40,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from . import errors
+from .control_interactions import install_interaction_routes, json_body
 from .errors import DiscordError
 from .responses import json_response
 
@@ -70,11 +87,13 @@ class ControlApi:
             ("GET", "/events", self.events),
             ("GET", "/state", self.state),
             ("POST", "/channels", self.create_channel),
+            ("POST", "/threads", self.create_thread),
             ("POST", "/gateway/reconnect", self.reconnect),
             ("POST", "/reset", self.reset),
         ]
         for method, path, handler in routes:
             app.router.add_route(method, CONTROL_PREFIX + path, handler)
+        install_interaction_routes(app, CONTROL_PREFIX, self._emulator)
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -103,6 +122,8 @@ class ControlApi:
             mention_bot=bool(body.get("mention_bot", False)),
             reply_to=body.get("reply_to"),
             dm=bool(body.get("dm", False)),
+            attachments=body.get("attachments"),
+            served_from=f"{request.scheme}://{request.host}",
         )
         return json_response(message, status=201)
 
@@ -130,7 +151,20 @@ class ControlApi:
         name, topic = body.get("name"), body.get("topic")
         if not isinstance(name, str) or (topic is not None and not isinstance(topic, str)):
             raise errors.invalid_form_body("name", "BASE_TYPE_REQUIRED", "name (and topic, if given) must be strings")
-        return json_response(self._emulator.create_channel(name, topic), status=201)
+        return json_response(self._emulator.create_channel(name, topic, body.get("guild")), status=201)
+
+    async def create_thread(self, request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        channel, name = body.get("channel_id"), body.get("name")
+        if channel is None:
+            raise errors.invalid_form_body("channel_id", "BASE_TYPE_REQUIRED", "The parent channel is required")
+        thread = self._emulator.create_thread(
+            channel,
+            name,
+            author=body.get("author", "alice"),
+            auto_archive_duration=body.get("auto_archive_duration", 1440),
+        )
+        return json_response(thread, status=201)
 
     async def reconnect(self, request: web.Request) -> web.Response:
         return json_response({"sessions": self._emulator.request_reconnect()})
@@ -140,15 +174,7 @@ class ControlApi:
         return json_response({})
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    try:
-        body = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        raise errors.invalid_json() from None
-    if not isinstance(body, dict):
-        raise errors.invalid_json()
-    return body
+_json_body = json_body
 
 
 def _query_number(request: web.Request, name: str, default: Any, kind: type) -> Any:

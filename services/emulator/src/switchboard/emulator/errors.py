@@ -66,6 +66,38 @@ def unknown_member() -> DiscordError:
     return DiscordError(404, 10007, "Unknown Member")
 
 
+def unknown_application() -> DiscordError:
+    return DiscordError(404, 10002, "Unknown Application")
+
+
+def unknown_emoji() -> DiscordError:
+    return DiscordError(400, 10014, "Unknown Emoji")
+
+
+def unknown_webhook() -> DiscordError:
+    return DiscordError(404, 10015, "Unknown Webhook")
+
+
+def unknown_interaction() -> DiscordError:
+    return DiscordError(404, 10062, "Unknown interaction")
+
+
+def unknown_command() -> DiscordError:
+    return DiscordError(404, 10063, "Unknown application command")
+
+
+def missing_access() -> DiscordError:
+    return DiscordError(403, 50001, "Missing Access")
+
+
+def invalid_webhook_token() -> DiscordError:
+    return DiscordError(401, 50027, "Invalid Webhook Token")
+
+
+def already_acknowledged() -> DiscordError:
+    return DiscordError(400, 40060, "Interaction has already been acknowledged.")
+
+
 def empty_message() -> DiscordError:
     return DiscordError(400, 50006, "Cannot send an empty message")
 

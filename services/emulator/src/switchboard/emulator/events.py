@@ -3,8 +3,13 @@
 Each action is a dict ``{"seq", "type", "time", "channel_id", "message_id",
 "content", ...}``; ``seq`` increases by one per action for the life of the
 emulator (also across ``clear``), so a reader can resume from the last
-``seq`` it saw. Types: ``message_create``, ``message_edit``,
-``message_delete``, ``typing`` and ``rate_limited`` (a request answered 429).
+``seq`` it saw. Types (extra fields in the README): ``message_create``,
+``message_edit``, ``message_delete``, ``typing``, ``reaction_add``,
+``reaction_remove``, ``commands_registered``, ``interaction_callback``,
+``followup_create``, ``followup_edit``, ``followup_delete``,
+``original_edit``, ``original_delete``, ``interaction_rejected``,
+``interaction_expired``, ``rate_limited`` (the rate limiter answered 429)
+and ``fault_injected`` (an injected failure answered a request).
 """
 
 from __future__ import annotations

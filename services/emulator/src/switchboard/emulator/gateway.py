@@ -1,7 +1,8 @@
 """The gateway websocket at ``/gateway``.
 
 Speaks the subset of the Discord gateway a bot needs: HELLO, IDENTIFY
-(token checked, close 4004 otherwise), READY followed by GUILD_CREATE,
+(token checked, close 4004 otherwise), READY followed by one GUILD_CREATE
+per guild of the session's shard (``(guild_id >> 22) % shard_count``),
 heartbeat ACKs, RESUME with replay (op 9 for an unknown or expired session),
 RECONNECT on request, and GUILD_MEMBERS_CHUNK answers to member requests.
 
@@ -97,6 +98,10 @@ class GatewayHub:
             shaped = intent_flags.shape_for_session(event, data, session.intents, self._world.bot.id)
             if shaped is not None:
                 session.dispatch(event, shaped)
+
+    def sessions_summary(self) -> list[dict[str, Any]]:
+        """Every known session (connected or resumable), as the control API reports it."""
+        return [session.summary() for session in self._sessions.values()]
 
     def request_reconnect(self) -> int:
         """Send op 7 RECONNECT to every connected session; returns how many got it."""
@@ -196,9 +201,11 @@ class GatewayHub:
         session.attach(link.connection)
         link.session = session
         session.dispatch("READY", self._ready_payload(session, link.resume_url, "shard" in data))
-        if session.owns_guild(self._world.guild.id):
-            all_members = bool(intents & intent_flags.GUILD_PRESENCES)
-            session.dispatch("GUILD_CREATE", self._world.guild_payload(all_members=all_members))
+        all_members = bool(intents & intent_flags.GUILD_PRESENCES)
+        for guild in self._world.guilds.values():
+            if session.owns_guild(guild.id):
+                session.dispatch("GUILD_CREATE", self._world.guild_payload(guild, all_members=all_members))
+                session.guild_ids.append(guild.id)
         self._notify_sessions_changed()
         return None
 
@@ -225,17 +232,19 @@ class GatewayHub:
         return None
 
     def _request_members(self, session: GatewaySession, data: Any) -> _Close | None:
-        if not isinstance(data, dict) or str(data.get("guild_id")) != str(self._world.guild.id):
+        guild_id = str(data.get("guild_id")) if isinstance(data, dict) else ""
+        guild = self._world.guilds.get(int(guild_id)) if guild_id.isdigit() else None
+        if guild is None or not session.owns_guild(guild.id):
             return None  # Discord silently ignores requests for guilds it does not know
         wanted = _user_ids(data.get("user_ids"))
-        members = self._world.members_payload(wanted, str(data.get("query") or ""))
+        members = self._world.members_payload(wanted, str(data.get("query") or ""), guild_id=guild.id)
         limit = data.get("limit") or 0
         chunk: dict[str, Any] = {
-            "guild_id": str(self._world.guild.id),
+            "guild_id": str(guild.id),
             "members": members[:limit] if limit else members,
             "chunk_index": 0,
             "chunk_count": 1,
-            "not_found": [str(u) for u in wanted or [] if u not in self._world.guild.members],
+            "not_found": [str(u) for u in wanted or [] if u not in guild.members],
         }
         if data.get("nonce") is not None:
             chunk["nonce"] = data["nonce"]
@@ -245,11 +254,14 @@ class GatewayHub:
     # -- helpers -------------------------------------------------------------------
 
     def _ready_payload(self, session: GatewaySession, resume_url: str, with_shard: bool) -> dict[str, Any]:
-        guild_id = self._world.guild.id
         ready: dict[str, Any] = {
             "v": API_VERSION,
             "user": self._world.bot.private_payload(),
-            "guilds": [{"id": str(guild_id), "unavailable": True}] if session.owns_guild(guild_id) else [],
+            "guilds": [
+                {"id": str(guild_id), "unavailable": True}
+                for guild_id in self._world.guilds
+                if session.owns_guild(guild_id)
+            ],
             "session_id": session.session_id,
             "session_type": "normal",
             "resume_gateway_url": resume_url,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import deque
+from collections import Counter, deque
 from typing import Any
 
 from aiohttp import web
@@ -88,6 +88,10 @@ class GatewaySession:
         #: Loop time at which the connection went away (None while connected).
         self.detached_at: float | None = None
         self._history: deque[tuple[int, str]] = deque(maxlen=buffer_size)
+        #: Dispatches sent (or buffered for replay) per event name.
+        self.dispatch_counts: Counter[str] = Counter()
+        #: Guilds announced to this session with GUILD_CREATE, in order.
+        self.guild_ids: list[int] = []
 
     def owns_guild(self, guild_id: int | None) -> bool:
         """Whether this session's shard receives events of ``guild_id`` (DMs go to shard 0)."""
@@ -99,10 +103,23 @@ class GatewaySession:
     def dispatch(self, event: str, data: Any) -> None:
         """Number, remember and (if connected) send one dispatch."""
         self.seq += 1
+        self.dispatch_counts[event] += 1
         text = frame(OP_DISPATCH, data, self.seq, event)
         self._history.append((self.seq, text))
         if self.connection is not None:
             self.connection.send_raw(text)
+
+    def summary(self) -> dict[str, Any]:
+        """What the control API reports about this session."""
+        return {
+            "session_id": self.session_id,
+            "shard": list(self.shard),
+            "intents": self.intents,
+            "connected": self.connection is not None,
+            "seq": self.seq,
+            "guild_ids": [str(g) for g in self.guild_ids],
+            "dispatch_counts": dict(self.dispatch_counts),
+        }
 
     def attach(self, connection: Connection) -> None:
         self.connection = connection

@@ -1,7 +1,8 @@
 """Gateway intents: which dispatches a session receives, and in what form.
 
 Follows Discord's rules for the events the emulator emits: guild and DM
-message and typing events need their intents, and without the privileged
+message, reaction and typing events need their intents (INTERACTION_CREATE
+needs none), and without the privileged
 MESSAGE_CONTENT intent a message's content, embeds, attachments and
 components arrive empty unless the bot wrote it, was mentioned, or it is a DM.
 """
@@ -14,8 +15,10 @@ GUILDS = 1 << 0
 GUILD_MEMBERS = 1 << 1
 GUILD_PRESENCES = 1 << 8
 GUILD_MESSAGES = 1 << 9
+GUILD_MESSAGE_REACTIONS = 1 << 10
 GUILD_MESSAGE_TYPING = 1 << 11
 DIRECT_MESSAGES = 1 << 12
+DIRECT_MESSAGE_REACTIONS = 1 << 13
 DIRECT_MESSAGE_TYPING = 1 << 14
 MESSAGE_CONTENT = 1 << 15
 
@@ -30,7 +33,10 @@ def shape_for_session(event: str, data: dict[str, Any], intents: int, bot_id: in
     if event == "TYPING_START":
         needed = GUILD_MESSAGE_TYPING if "guild_id" in data else DIRECT_MESSAGE_TYPING
         return data if intents & needed else None
-    if event.startswith(("CHANNEL_", "GUILD_")) and not intents & GUILDS:
+    if event.startswith("MESSAGE_REACTION_"):
+        needed = GUILD_MESSAGE_REACTIONS if "guild_id" in data else DIRECT_MESSAGE_REACTIONS
+        return data if intents & needed else None
+    if event.startswith(("CHANNEL_", "GUILD_", "THREAD_")) and not intents & GUILDS:
         return None
     return data
 

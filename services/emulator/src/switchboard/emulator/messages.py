@@ -6,6 +6,10 @@ Each stored message keeps three things apart:
 * ``request``: the fields the sender put in its request body (nonce,
   allowed_mentions, message_reference, ...), kept verbatim for assertions;
 * ``edits``: every edit in order, each ``{"content", "embeds", "time"}``.
+
+Reactions live on the message too (``reactions``), with who reacted.
+Messages that only their recipient may see (ephemeral interaction responses)
+are built the same way but not stored: ``create(draft, store=False)``.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import copy
 import mimetypes
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import errors, mentions
 from .models import MESSAGE_DEFAULT, MESSAGE_REPLY, Channel, User
+from .reactions import Emoji, ReactionSet
 from .snowflake import iso_timestamp
 
 if TYPE_CHECKING:
@@ -35,7 +41,7 @@ SETTABLE_FLAGS = (1 << 2) | (1 << 12) | (1 << 13) | (1 << 15)
 
 @dataclass
 class Upload:
-    """A file sent with a message (multipart ``files[n]``)."""
+    """A file sent with a message (multipart ``files[n]``, or given to the control API)."""
 
     filename: str
     data: bytes
@@ -43,10 +49,33 @@ class Upload:
     #: ``scheme://host`` the uploader reached the emulator at; attachment URLs
     #: use it so they work from wherever the uploader runs (e.g. in a container).
     served_from: str = ""
+    #: The content type the uploader declared; guessed from the filename otherwise.
+    declared_content_type: str | None = None
+    #: Image dimensions, reported on the attachment when known.
+    width: int | None = None
+    height: int | None = None
 
     @property
     def content_type(self) -> str:
-        return mimetypes.guess_type(self.filename)[0] or "application/octet-stream"
+        return self.declared_content_type or mimetypes.guess_type(self.filename)[0] or "application/octet-stream"
+
+
+def attachment_payload(channel_id: int, attachment_id: int, upload: Upload) -> dict[str, Any]:
+    """The attachment object of ``upload``; its ``url`` is served by the emulator itself."""
+    url = f"{upload.served_from}/attachments/{channel_id}/{attachment_id}/{urllib.parse.quote(upload.filename)}"
+    data: dict[str, Any] = {
+        "id": str(attachment_id),
+        "filename": upload.filename,
+        "size": len(upload.data),
+        "url": url,
+        "proxy_url": url,
+        "content_type": upload.content_type,
+    }
+    if upload.width is not None and upload.height is not None:
+        data["width"], data["height"] = upload.width, upload.height
+    if upload.description is not None:
+        data["description"] = upload.description
+    return data
 
 
 @dataclass
@@ -67,6 +96,14 @@ class MessageDraft:
     tts: bool = False
     flags: int = 0
     request: dict[str, Any] = field(default_factory=dict)
+    #: Message type when not a plain message or reply (interaction responses: 20, 23).
+    message_type: int | None = None
+    #: Flags the sender may set; interaction responses may also set EPHEMERAL and LOADING.
+    flag_mask: int = 0
+    #: Allows an empty message (an interaction's "thinking" placeholder).
+    allow_empty: bool = False
+    #: Fields merged into the payload as given (``webhook_id``, ``interaction_metadata``, ...).
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -78,6 +115,9 @@ class StoredMessage:
     created_content: str = ""
     edits: list[dict[str, Any]] = field(default_factory=list)
     files: dict[int, Upload] = field(default_factory=dict)
+    reactions: ReactionSet = field(default_factory=ReactionSet)
+    #: Whose ``me`` the reaction objects report (the bot's id once anyone reacted).
+    reactions_seen_by: int = 0
 
     @property
     def id(self) -> int:
@@ -95,8 +135,9 @@ class StoredMessage:
         """The message as the control API returns it.
 
         Discord's payload plus ``created_content`` (the content before any
-        edit), ``edits``, ``request`` and, lifted out of it for convenience,
-        ``allowed_mentions`` (None when the sender gave none).
+        edit), ``edits``, ``request``, ``allowed_mentions`` (lifted out of
+        ``request``; None when the sender gave none) and ``reactions``
+        (Discord's reaction objects, each with ``user_ids`` added; ``[]`` when none).
         """
         return {
             **copy.deepcopy(self.payload),
@@ -104,6 +145,7 @@ class StoredMessage:
             "edits": copy.deepcopy(self.edits),
             "request": copy.deepcopy(self.request),
             "allowed_mentions": copy.deepcopy(self.request.get("allowed_mentions")),
+            "reactions": self.reactions.view(self.reactions_seen_by),
         }
 
 
@@ -117,15 +159,20 @@ class MessageStore:
         self._by_id: dict[int, StoredMessage] = {}
         self._by_channel: dict[int, list[int]] = {}
         self._nonces: dict[tuple[int, int, str], tuple[int, float]] = {}
+        # Files not attached to a stored message (ephemeral messages, command
+        # option attachments): attachment id -> (channel id, upload).
+        self._loose_files: dict[int, tuple[int, Upload]] = {}
 
     # -- creation ----------------------------------------------------------------
 
-    def create(self, draft: MessageDraft) -> tuple[StoredMessage, bool]:
+    def create(self, draft: MessageDraft, *, store: bool = True) -> tuple[StoredMessage, bool]:
         """Store ``draft`` as a new message; returns ``(message, created)``.
 
         With ``enforce_nonce`` and a nonce this author already used in this
         channel within the nonce window, returns the earlier message and
-        ``created=False`` instead, as Discord does.
+        ``created=False`` instead, as Discord does. With ``store=False`` the
+        message is built (and its files served) but not kept in the channel:
+        that is how ephemeral messages exist.
         """
         _validate_new(draft)
         nonce_key = self._nonce_key(draft)
@@ -137,10 +184,12 @@ class MessageStore:
         message_id = self._world.snowflakes.next()
         payload = self._build_payload(message_id, draft, reference)
         message = StoredMessage(payload, copy.deepcopy(draft.request), created_content=draft.content)
-        self._attach_uploads(message, draft.uploads)
+        self._attach_uploads(message, draft.uploads, loose=not store)
+        if not store:
+            return message, True
         self._by_id[message_id] = message
         self._by_channel.setdefault(draft.channel.id, []).append(message_id)
-        draft.channel.last_message_id = message_id
+        draft.channel.note_message(message_id)
         if nonce_key is not None:
             self._nonces[nonce_key] = (message_id, self._clock())
         return message, True
@@ -176,8 +225,8 @@ class MessageStore:
         if not channel.is_dm:
             payload["guild_id"] = str(channel.guild_id)
         payload["author"] = author.payload()
-        if not channel.is_dm:
-            payload["member"] = self._world.member_payload(author.id, with_user=False)
+        if not channel.is_dm and author.id in self._world.guilds[channel.guild_id].members:
+            payload["member"] = self._world.member_payload(author.id, channel.guild_id, with_user=False)
         payload.update(
             content=draft.content,
             timestamp=iso_timestamp(message_id),
@@ -187,9 +236,14 @@ class MessageStore:
             embeds=[_normalise_embed(e) for e in draft.embeds],
             components=copy.deepcopy(draft.components),
             pinned=False,
-            type=MESSAGE_REPLY if reference else MESSAGE_DEFAULT,
-            flags=draft.flags & SETTABLE_FLAGS,
+            type=draft.message_type
+            if draft.message_type is not None
+            else MESSAGE_REPLY
+            if reference
+            else MESSAGE_DEFAULT,
+            flags=draft.flags & (SETTABLE_FLAGS | draft.flag_mask),
         )
+        payload.update(copy.deepcopy(draft.extra))
         self._apply_mentions(payload, channel, draft.allowed_mentions, reference)
         if draft.nonce not in (None, ""):
             payload["nonce"] = draft.nonce
@@ -205,7 +259,7 @@ class MessageStore:
         allowed: dict[str, Any] | None,
         reference: StoredMessage | None,
     ) -> None:
-        role_ids = [role.id for role in self._world.guild.roles] if not channel.is_dm else []
+        role_ids = [role.id for role in self._world.guilds[channel.guild_id].roles] if not channel.is_dm else []
         found = mentions.resolve(payload["content"], allowed, self._world.users.keys(), role_ids)
         user_ids = list(found.user_ids)
         # A reply mentions the replied-to author (unless suppressed), even
@@ -218,29 +272,23 @@ class MessageStore:
 
     def _mention_payload(self, user_id: int, channel: Channel) -> dict[str, Any]:
         data = self._world.users[user_id].payload()
-        if not channel.is_dm and user_id in self._world.guild.members:
-            data["member"] = self._world.member_payload(user_id, with_user=False)
+        if not channel.is_dm and user_id in self._world.guilds[channel.guild_id].members:
+            data["member"] = self._world.member_payload(user_id, channel.guild_id, with_user=False)
         return data
 
-    def _attach_uploads(self, message: StoredMessage, uploads: list[Upload]) -> None:
+    def _attach_uploads(self, message: StoredMessage, uploads: list[Upload], *, loose: bool = False) -> None:
         for upload in uploads:
             attachment_id = self._world.snowflakes.next()
             message.files[attachment_id] = upload
-            message.payload["attachments"].append(self._attachment_payload(message, attachment_id, upload))
+            if loose:
+                self._loose_files[attachment_id] = (message.channel_id, upload)
+            message.payload["attachments"].append(attachment_payload(message.channel_id, attachment_id, upload))
 
-    def _attachment_payload(self, message: StoredMessage, attachment_id: int, upload: Upload) -> dict[str, Any]:
-        url = f"{upload.served_from}/attachments/{message.channel_id}/{attachment_id}/{upload.filename}"
-        data: dict[str, Any] = {
-            "id": str(attachment_id),
-            "filename": upload.filename,
-            "size": len(upload.data),
-            "url": url,
-            "proxy_url": url,
-            "content_type": upload.content_type,
-        }
-        if upload.description is not None:
-            data["description"] = upload.description
-        return data
+    def add_loose_file(self, channel_id: int, upload: Upload) -> dict[str, Any]:
+        """Serve ``upload`` without a message (a command option's attachment); returns its attachment object."""
+        attachment_id = self._world.snowflakes.next()
+        self._loose_files[attachment_id] = (channel_id, upload)
+        return attachment_payload(channel_id, attachment_id, upload)
 
     # -- edits and deletion ---------------------------------------------------------
 
@@ -249,7 +297,13 @@ class MessageStore:
     ) -> StoredMessage:
         """Apply a PATCH body (``content``, ``embeds``, ``flags``, ``components``,
         ``attachments``, ``allowed_mentions``) to the editor's own message."""
-        message = self.get(channel_id, message_id)
+        return self.edit_message(self.get(channel_id, message_id), editor, changes, uploads)
+
+    def edit_message(
+        self, message: StoredMessage, editor: User, changes: dict[str, Any], uploads: list[Upload]
+    ) -> StoredMessage:
+        """``edit`` for a message already at hand, stored or not (an ephemeral one)."""
+        channel_id = message.channel_id
         if message.author_id != editor.id:
             raise errors.cannot_edit_others()
         payload = message.payload
@@ -264,7 +318,7 @@ class MessageStore:
         ):
             raise errors.empty_message()
         payload.update(updated)
-        self._attach_uploads(message, uploads)
+        self._attach_uploads(message, uploads, loose=message.id not in self._by_id)
         allowed = changes.get("allowed_mentions", message.request.get("allowed_mentions"))
         reference = (
             self._by_id.get(int(payload["message_reference"]["message_id"])) if "message_reference" in payload else None
@@ -274,6 +328,20 @@ class MessageStore:
         payload["edited_timestamp"] = now
         message.edits.append({"content": payload["content"], "embeds": copy.deepcopy(payload["embeds"]), "time": now})
         return message
+
+    def react(self, message: StoredMessage, emoji: Emoji, user_id: int, *, add: bool) -> bool:
+        """Add or remove ``user_id``'s ``emoji`` reaction; False when nothing changed.
+
+        The payload's ``reactions`` (absent when there are none, as on
+        Discord) is kept in step, ``me`` meaning the bot.
+        """
+        changed = message.reactions.add(emoji, user_id) if add else message.reactions.remove(emoji, user_id)
+        message.reactions_seen_by = self._world.bot.id
+        if message.reactions:
+            message.payload["reactions"] = message.reactions.payload(self._world.bot.id)
+        else:
+            message.payload.pop("reactions", None)
+        return changed
 
     def delete(self, channel_id: int, message_id: int, deleter: User) -> StoredMessage:
         """Remove the deleter's own message (the bot has no Manage Messages permission)."""
@@ -296,6 +364,10 @@ class MessageStore:
         return self._by_id.get(message_id)
 
     def file(self, channel_id: int, attachment_id: int) -> Upload | None:
+        """The uploaded file ``attachment_id`` of a message (or loose file) in ``channel_id``."""
+        loose = self._loose_files.get(attachment_id)
+        if loose is not None:
+            return loose[1] if loose[0] == channel_id else None
         for message_id in self._by_channel.get(channel_id, []):
             upload = self._by_id[message_id].files.get(attachment_id)
             if upload is not None:
@@ -342,13 +414,14 @@ class MessageStore:
         self._by_id.clear()
         self._by_channel.clear()
         self._nonces.clear()
+        self._loose_files.clear()
 
 
 def _validate_new(draft: MessageDraft) -> None:
     if not isinstance(draft.content, str):
         raise errors.invalid_form_body("content", "BASE_TYPE_STRING", "Must be a string.")
     _validate_content(draft.content, draft.embeds)
-    if not (draft.content.strip() or draft.embeds or draft.components or draft.uploads):
+    if not (draft.allow_empty or draft.content.strip() or draft.embeds or draft.components or draft.uploads):
         raise errors.empty_message()
 
 

@@ -13,10 +13,13 @@ from typing import Any
 # Channel types (https://discord.com/developers/docs/resources/channel#channel-object-channel-types).
 GUILD_TEXT = 0
 DM = 1
+PUBLIC_THREAD = 11
 
 # Message types.
 MESSAGE_DEFAULT = 0
 MESSAGE_REPLY = 19
+MESSAGE_CHAT_INPUT_COMMAND = 20
+MESSAGE_CONTEXT_MENU_COMMAND = 23
 
 # What @everyone may do in the seeded guild: enough for a chat bot to read,
 # answer, embed, attach and react, as in a typical server.
@@ -79,7 +82,7 @@ class User:
 
 @dataclass
 class Member:
-    """A user's membership in the guild."""
+    """A user's membership in a guild."""
 
     user_id: int
     joined_at: str
@@ -133,7 +136,10 @@ class Role:
 
 @dataclass
 class Channel:
-    """A guild text channel (``guild_id`` set) or a DM channel (``recipient_id`` set)."""
+    """A guild text channel (``guild_id`` set) or a DM channel (``recipient_id`` set).
+
+    Threads are the subclass :class:`~switchboard.emulator.threads.Thread`.
+    """
 
     id: int
     type: int
@@ -147,6 +153,14 @@ class Channel:
     @property
     def is_dm(self) -> bool:
         return self.type == DM
+
+    @property
+    def is_thread(self) -> bool:
+        return False
+
+    def note_message(self, message_id: int) -> None:
+        """Account for a new message posted here."""
+        self.last_message_id = message_id
 
     def payload(self, users: Mapping[int, User]) -> dict[str, Any]:
         last = str(self.last_message_id) if self.last_message_id else None
@@ -177,7 +191,7 @@ class Channel:
 
 @dataclass
 class Guild:
-    """The guild the bot is in: roles, members by user id, and its owner."""
+    """A guild the bot is in: roles, members by user id, and its owner."""
 
     id: int
     name: str
@@ -190,8 +204,10 @@ class Guild:
         """The fields that identify the guild, as the control API shows it."""
         return {"id": str(self.id), "name": self.name, "owner_id": str(self.owner_id)}
 
-    def payload(self, channels: list[dict[str, Any]], members: list[dict[str, Any]]) -> dict[str, Any]:
-        """The GUILD_CREATE body with the given channel and member objects."""
+    def payload(
+        self, channels: list[dict[str, Any]], members: list[dict[str, Any]], threads: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The GUILD_CREATE body with the given channel, member and active thread objects."""
         return {
             **self.summary(),
             "icon": None,
@@ -229,7 +245,7 @@ class Guild:
             "member_count": len(self.members),
             "members": members,
             "channels": channels,
-            "threads": [],
+            "threads": threads,
             "presences": [],
             "voice_states": [],
             "stage_instances": [],

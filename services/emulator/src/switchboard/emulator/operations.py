@@ -15,11 +15,13 @@ from .events import ActionLog
 from .gateway import GatewayHub
 from .messages import MessageDraft, StoredMessage, Upload
 from .models import Channel
+from .reactions import parse_emoji
 from .state import World
+from .threads import Thread
 
 
 class Operations:
-    """The emulator's verbs: post, edit, delete, type, open channels."""
+    """The emulator's verbs: post, edit, delete, type, react, open channels and threads."""
 
     def __init__(self, world: World, hub: GatewayHub, actions: ActionLog):
         self.world = world
@@ -37,12 +39,16 @@ class Operations:
         mention_bot: bool = False,
         reply_to: int | str | None = None,
         dm: bool = False,
+        attachments: list[Upload] | None = None,
     ) -> StoredMessage:
         """Post ``content`` as a user and dispatch MESSAGE_CREATE to the bot.
 
         ``mention_bot`` prepends a real ``<@bot id>`` mention; ``reply_to``
         makes it a reply (type 19) to that message; ``dm`` posts in the
-        author's DM channel with the bot instead of ``channel`` (default "general").
+        author's DM channel with the bot instead of ``channel`` (default
+        "general", which may be a thread); ``attachments`` are served by the
+        emulator at each attachment's ``url``. The author must be a member of
+        the channel's guild (403 Missing Access otherwise).
         """
         user = self.world.user(author)
         if user.id == self.world.bot.id:
@@ -53,11 +59,16 @@ class Operations:
             self.world.dm_channel(user) if dm else self.world.channel(channel if channel is not None else "general")
         )
         if target.is_dm and target.recipient_id != user.id:
-            raise errors.DiscordError(403, 50001, "Missing Access")
+            raise errors.missing_access()
+        guild = self.world.guild_of(target)
+        if guild is not None and user.id not in guild.members:
+            raise errors.missing_access()
         if mention_bot:
             content = f"<@{self.world.bot.id}> {content}" if content else f"<@{self.world.bot.id}>"
-        draft = MessageDraft(target, user, content, reply_to=_optional_id(reply_to))
+        draft = MessageDraft(target, user, content, reply_to=_optional_id(reply_to), uploads=list(attachments or []))
         message, _ = self.world.messages.create(draft)
+        if isinstance(target, Thread):
+            target.join(user.id)
         self._dispatch_message("MESSAGE_CREATE", message)
         return message
 
@@ -102,21 +113,69 @@ class Operations:
         }
         if not channel.is_dm:
             data["guild_id"] = str(channel.guild_id)
-            data["member"] = self.world.member_payload(self.world.bot.id)
+            data["member"] = self.world.member_payload(self.world.bot.id, channel.guild_id)
         self.hub.dispatch("TYPING_START", data, channel.guild_id)
         self.actions.record("typing", channel.id)
+
+    def bot_react(self, channel: Channel, message_id: int, raw_emoji: str, *, add: bool) -> bool:
+        """The bot adds (or removes) its reaction; dispatched and recorded when something changed.
+
+        Recorded as ``reaction_add``/``reaction_remove`` with the emoji and
+        whether it ``changed`` anything (adding twice, or removing a reaction
+        that is not there, succeeds without a change, as on Discord).
+        """
+        message = self.world.messages.get(channel.id, message_id)
+        emoji = parse_emoji(raw_emoji)
+        changed = self.world.messages.react(message, emoji, self.world.bot.id, add=add)
+        if changed:
+            data: dict[str, Any] = {
+                "user_id": str(self.world.bot.id),
+                "channel_id": str(channel.id),
+                "message_id": str(message.id),
+                "emoji": emoji.payload(),
+                "burst": False,
+                "type": 0,
+            }
+            if not channel.is_dm:
+                data["guild_id"] = str(channel.guild_id)
+            if add:
+                data["message_author_id"] = str(message.author_id)
+                data["burst_colors"] = []
+                if not channel.is_dm:
+                    data["member"] = self.world.member_payload(self.world.bot.id, channel.guild_id)
+            self.hub.dispatch("MESSAGE_REACTION_ADD" if add else "MESSAGE_REACTION_REMOVE", data, channel.guild_id)
+        kind = "reaction_add" if add else "reaction_remove"
+        self.actions.record(
+            kind, channel.id, message.id, emoji=emoji.name, emoji_id=emoji.payload()["id"], changed=changed
+        )
+        return changed
 
     def note_rate_limited(self, route: str, channel_id: int | None, retry_after: float) -> None:
         """Record a 429 in the action feed, so load tests can count them."""
         self.actions.record("rate_limited", channel_id, route=route, retry_after=retry_after)
 
+    def note_fault(self, channel_id: int | None, **details: Any) -> None:
+        """Record an injected failure (``fault_injected``) in the action feed."""
+        self.actions.record("fault_injected", channel_id, **details)
+
     # -- the world -----------------------------------------------------------------
 
-    def create_channel(self, name: str, topic: str | None = None) -> Channel:
-        """Add a guild text channel and announce it with CHANNEL_CREATE."""
-        channel = self.world.add_text_channel(name, topic)
+    def create_channel(self, name: str, topic: str | None = None, guild: int | str | None = None) -> Channel:
+        """Add a text channel to ``guild`` (default: the primary guild) and announce it with CHANNEL_CREATE."""
+        guild_id = self.world.find_guild(guild).id if guild is not None else None
+        channel = self.world.add_text_channel(name, topic, guild_id)
         self.hub.dispatch("CHANNEL_CREATE", self.world.channel_payload(channel), channel.guild_id)
         return channel
+
+    def create_thread(
+        self, parent: int | str, name: str, owner: int | str = "alice", auto_archive_duration: int = 1440
+    ) -> Thread:
+        """A user starts a public thread in the text channel ``parent``; dispatched as THREAD_CREATE."""
+        user = self.world.user(owner)
+        thread = self.world.add_thread(self.world.channel(parent), name, user, auto_archive_duration)
+        data = {**self.world.channel_payload(thread), "newly_created": True}
+        self.hub.dispatch("THREAD_CREATE", data, thread.guild_id)
+        return thread
 
     def _dispatch_message(self, event: str, message: StoredMessage) -> None:
         channel = self.world.channels[message.channel_id]

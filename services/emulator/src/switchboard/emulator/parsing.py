@@ -56,8 +56,10 @@ async def _read_multipart(request: web.Request) -> tuple[dict[str, Any], list[Up
 
 def _describe_uploads(body: dict[str, Any], files: list[tuple[str, Upload]]) -> list[Upload]:
     # payload_json's "attachments" entries refer to files[n] by id n and may
-    # carry a description (and a replacement filename).
-    described = {str(a.get("id")): a for a in body.get("attachments") or [] if isinstance(a, dict)}
+    # carry a description (and a replacement filename). An interaction
+    # callback nests them in its "data".
+    data = body.get("data") if isinstance(body.get("data"), dict) else body
+    described = {str(a.get("id")): a for a in data.get("attachments") or [] if isinstance(a, dict)}
     uploads = []
     for field_name, upload in files:
         index = field_name.removeprefix("files[").removesuffix("]")
@@ -66,6 +68,14 @@ def _describe_uploads(body: dict[str, Any], files: list[tuple[str, Upload]]) -> 
         upload.filename = meta.get("filename") or upload.filename
         uploads.append(upload)
     return uploads
+
+
+async def read_json_value(request: web.Request) -> Any:
+    """The request's JSON body, whatever its type (a list for bulk command overwrites)."""
+    try:
+        return json.loads(await request.read())
+    except ValueError:
+        raise errors.invalid_json() from None
 
 
 def _json_object(raw: bytes | bytearray) -> dict[str, Any]:

@@ -1,25 +1,29 @@
 """The Discord REST API under ``/api/v10`` (and ``/api/v9``).
 
-Every API request is authenticated (``Authorization: Bot <token>``), counted
-against a rate limit bucket whose ``X-RateLimit-*`` headers accompany every
-answer, and answered with Discord-shaped JSON, errors included: an unknown
-route is a JSON 404 and an unexpected failure a JSON 500, never a dropped
-connection. Message creates and edits share one bucket per channel
-(Discord's 5 per 5 s by default); other routes get a bucket per route and
-major parameter.
+Every API request is authenticated (``Authorization: Bot <token>``; the
+interaction and webhook routes carry their token in the URL instead, as on
+Discord), may be answered by an injected failure (see ``faults``), is
+counted against a rate limit bucket whose ``X-RateLimit-*`` headers
+accompany every answer, and is answered with Discord-shaped JSON, errors
+included: an unknown route is a JSON 404 and an unexpected failure a JSON
+500, never a dropped connection. Message creates and edits share one bucket
+per channel (Discord's 5 per 5 s by default); other routes get a bucket per
+route and major parameter. The application command, interaction and webhook
+routes live in ``rest_interactions``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
 from . import errors, parsing
 from .config import EmulatorConfig
 from .errors import DiscordError
-from .models import Channel
+from .faults import FaultInjector
+from .models import Channel, Guild
 from .operations import Operations
 from .ratelimit import BucketSpec, Decision, RateLimiter
 from .responses import error_response, json_response, no_content
@@ -28,6 +32,10 @@ log = logging.getLogger(__name__)
 
 API_PREFIXES = ("/api/v10", "/api/v9")
 _API_ROOT = "/api/"
+# Routes authenticated by the token in their URL, not by the bot token.
+_TOKEN_IN_URL_PREFIXES = ("/interactions/", "/webhooks/")
+# Route parameters that make a rate limit bucket's major parameter, in order of preference.
+_MAJOR_PARAMETERS = ("channel_id", "guild_id", "interaction_id", "webhook_token")
 _MESSAGE_WRITES = frozenset(
     {("POST", "/channels/{channel_id}/messages"), ("PATCH", "/channels/{channel_id}/messages/{message_id}")}
 )
@@ -48,28 +56,40 @@ _GATEWAY_ONLY_GUILD_KEYS = (
 )
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: A REST route: method, path below the API prefix, handler.
+Route = tuple[str, str, Handler]
 
 
 class RestApi:
-    """Registers the REST routes and the middleware that guards them."""
+    """Registers the REST routes (its own plus ``extra_routes``) and the middleware that guards them."""
 
-    def __init__(self, operations: Operations, limiter: RateLimiter, config: EmulatorConfig):
+    def __init__(
+        self,
+        operations: Operations,
+        limiter: RateLimiter,
+        config: EmulatorConfig,
+        faults: FaultInjector,
+        extra_routes: Sequence[Route] = (),
+    ):
         self._ops = operations
         self._world = operations.world
         self._limiter = limiter
         self._config = config
+        self._faults = faults
+        self._extra_routes = list(extra_routes)
         self._message_bucket = BucketSpec("messages", config.message_rate_limit, config.message_rate_window_s)
 
     def install(self, app: web.Application) -> None:
         app.middlewares.append(self.middleware)
         for prefix in API_PREFIXES:
-            for method, path, handler in self._routes():
+            for method, path, handler in [*self._routes(), *self._extra_routes]:
                 app.router.add_route(method, prefix + path, handler)
         app.router.add_get(r"/attachments/{channel_id:\d+}/{attachment_id:\d+}/{filename}", self.get_attachment)
 
-    def _routes(self) -> list[tuple[str, str, Handler]]:
+    def _routes(self) -> list[Route]:
         channel = r"/channels/{channel_id:\d+}"
         message = channel + r"/messages/{message_id:\d+}"
+        own_reaction = message + "/reactions/{emoji}/@me"
         return [
             ("GET", "/users/@me", self.get_current_user),
             ("POST", "/users/@me/channels", self.open_dm),
@@ -88,6 +108,8 @@ class RestApi:
             ("PATCH", message, self.edit_message),
             ("DELETE", message, self.delete_message),
             ("POST", channel + "/typing", self.trigger_typing),
+            ("PUT", own_reaction, self.add_reaction),
+            ("DELETE", own_reaction, self.remove_reaction),
         ]
 
     # -- middleware ------------------------------------------------------------------
@@ -99,8 +121,25 @@ class RestApi:
             return await handler(request)
         decision: Decision | None = None
         try:
-            if request.headers.get("Authorization") != f"Bot {self._config.token}":
+            if (
+                not _api_path(request).startswith(_TOKEN_IN_URL_PREFIXES)
+                and request.headers.get("Authorization") != f"Bot {self._config.token}"
+            ):
                 raise errors.unauthorized()
+            fault = self._faults.take(request.method, _api_path(request))
+            if fault is not None:
+                channel_id = request.match_info.get("channel_id")
+                self._ops.note_fault(
+                    int(channel_id) if channel_id else None,
+                    status=fault.status,
+                    method=request.method,
+                    path=_api_path(request),
+                    route=f"{request.method} {_route_template(request)}",
+                    fault_id=fault.id,
+                    retry_after=fault.retry_after if fault.status == 429 else None,
+                    **{"global": fault.is_global if fault.status == 429 else None},
+                )
+                return self._faults.response(fault, self._bucket(request)[0])
             decision = self._limiter.hit(*self._bucket(request))
             if not decision.allowed:
                 return self._too_many_requests(request, decision)
@@ -118,7 +157,7 @@ class RestApi:
 
     def _bucket(self, request: web.Request) -> tuple[BucketSpec, str]:
         route = _route_template(request)
-        major = request.match_info.get("channel_id") or request.match_info.get("guild_id") or ""
+        major = next((request.match_info[key] for key in _MAJOR_PARAMETERS if key in request.match_info), "")
         if (request.method, route) in _MESSAGE_WRITES:
             return self._message_bucket, major
         spec = BucketSpec(
@@ -157,31 +196,37 @@ class RestApi:
         return json_response({"url": _gateway_url(request)})
 
     async def get_gateway_bot(self, request: web.Request) -> web.Response:
-        limit = {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}
+        limit = {
+            "total": 1000,
+            "remaining": 999,
+            "reset_after": 14_400_000,
+            "max_concurrency": self._config.max_concurrency,
+        }
         return json_response(
             {"url": _gateway_url(request), "shards": self._config.shard_count, "session_start_limit": limit}
         )
 
     # -- guild ---------------------------------------------------------------------------
 
-    def _check_guild(self, request: web.Request) -> None:
-        if int(request.match_info["guild_id"]) != self._world.guild.id:
+    def _guild(self, request: web.Request) -> Guild:
+        guild = self._world.guilds.get(int(request.match_info["guild_id"]))
+        if guild is None:
             raise errors.unknown_guild()
+        return guild
 
     async def get_guild(self, request: web.Request) -> web.Response:
-        self._check_guild(request)
-        guild = self._world.guild_payload(all_members=False)
+        guild = self._world.guild_payload(self._guild(request), all_members=False)
         for key in _GATEWAY_ONLY_GUILD_KEYS:
             guild.pop(key, None)
         return json_response(guild)
 
     async def get_guild_channels(self, request: web.Request) -> web.Response:
-        self._check_guild(request)
-        return json_response([self._world.channel_payload(c) for c in self._world.guild_channels()])
+        guild = self._guild(request)
+        return json_response([self._world.channel_payload(c) for c in self._world.guild_channels(guild.id)])
 
     async def get_guild_member(self, request: web.Request) -> web.Response:
-        self._check_guild(request)
-        return json_response(self._world.member_payload(int(request.match_info["user_id"])))
+        guild = self._guild(request)
+        return json_response(self._world.member_payload(int(request.match_info["user_id"]), guild.id))
 
     # -- channels and messages -------------------------------------------------------------
 
@@ -227,6 +272,16 @@ class RestApi:
         self._ops.bot_typing(self._channel(request))
         return no_content()
 
+    async def add_reaction(self, request: web.Request) -> web.Response:
+        message_id = int(request.match_info["message_id"])
+        self._ops.bot_react(self._channel(request), message_id, request.match_info["emoji"], add=True)
+        return no_content()
+
+    async def remove_reaction(self, request: web.Request) -> web.Response:
+        message_id = int(request.match_info["message_id"])
+        self._ops.bot_react(self._channel(request), message_id, request.match_info["emoji"], add=False)
+        return no_content()
+
     # -- CDN -------------------------------------------------------------------------------
 
     async def get_attachment(self, request: web.Request) -> web.Response:
@@ -237,6 +292,14 @@ class RestApi:
         if upload is None or upload.filename != request.match_info["filename"]:
             raise web.HTTPNotFound()
         return web.Response(body=upload.data, headers={"Content-Type": upload.content_type})
+
+
+def _api_path(request: web.Request) -> str:
+    """The request path without its API version prefix, e.g. ``/channels/123/messages``."""
+    for prefix in API_PREFIXES:
+        if request.path.startswith(prefix + "/"):
+            return request.path[len(prefix) :]
+    return request.path
 
 
 def _route_template(request: web.Request) -> str:

@@ -8,6 +8,7 @@ import signal
 
 import redis.asyncio as aioredis
 
+from switchboard.core.config import ChannelConfig, ConfigStore
 from switchboard.core.errors import ConfigError
 from switchboard.core.history import ChannelHistory
 from switchboard.core.logs import setup_logging
@@ -20,6 +21,7 @@ from switchboard.gateway.discord_api import DiscordApi, point_at_emulator
 from switchboard.gateway.live import LiveReplies
 from switchboard.gateway.replies import ReplyPoster
 from switchboard.gateway.settings import GatewaySettings
+from switchboard.gateway.throttle import ActivationLimiter
 
 log = logging.getLogger("switchboard.gateway")
 
@@ -37,11 +39,13 @@ def token_for(settings: GatewaySettings) -> str:
 
 def build_bot(settings: GatewaySettings, client: aioredis.Redis, metrics: Metrics) -> GatewayBot:
     history = ChannelHistory(client, settings.history_limit)
+    defaults = ChannelConfig(user_rate=settings.user_rate, guild_rate=settings.guild_rate)
 
     def build_deps(api: DiscordApi) -> GatewayDeps:
         live = LiveReplies(client, api, settings.edit_interval_s, settings.posted_retention_s)
         return GatewayDeps(
-            queue=ActivationQueue(client, settings.posted_retention_s), history=history, live=live,
+            queue=ActivationQueue(client, settings.posted_retention_s), config=ConfigStore(client, defaults),
+            limiter=ActivationLimiter(client), history=history, live=live,
             poster=ReplyPoster(client, api, live, history, metrics, settings), metrics=metrics)
 
     return GatewayBot(build_deps)

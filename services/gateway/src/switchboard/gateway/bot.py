@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,16 +17,19 @@ from typing import Any
 import discord
 from opentelemetry.trace import SpanKind
 
+from switchboard.core.config import ChannelConfig, ConfigStore
 from switchboard.core.history import ChannelHistory
 from switchboard.core.keys import Stream
 from switchboard.core.metrics import Metrics
 from switchboard.core.tracing import inject_context, tracer
 from switchboard.core.wire import Activation, HistoryMessage, Trigger
 from switchboard.gateway.activations import ActivationQueue
-from switchboard.gateway.discord_api import DiscordApi
+from switchboard.gateway.discord_api import DiscordApi, nonce_for
 from switchboard.gateway.live import LiveReplies
-from switchboard.gateway.policy import decide, facts_of
+from switchboard.gateway.ordering import ChannelOrder
+from switchboard.gateway.policy import decide, facts_of, parent_of
 from switchboard.gateway.replies import ReplyPoster
+from switchboard.gateway.throttle import ActivationLimiter, Admission
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class GatewayDeps:
     queue: ActivationQueue
+    config: ConfigStore
+    limiter: ActivationLimiter
     history: ChannelHistory
     live: LiveReplies
     poster: ReplyPoster
@@ -51,6 +57,7 @@ class GatewayBot(discord.Client):
         super().__init__(intents=intents(), allowed_mentions=discord.AllowedMentions.none(), **options)
         self.api = DiscordApi(self)
         self.deps = build_deps(self.api)
+        self._order = ChannelOrder()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def setup_hook(self) -> None:
@@ -71,13 +78,23 @@ class GatewayBot(discord.Client):
         await super().close()
 
     async def on_message(self, message: discord.Message) -> None:
+        async with self._order.hold(str(message.channel.id)):
+            await self._on_message(message)
+
+    async def _on_message(self, message: discord.Message) -> None:
         assert self.user is not None
         started = time.perf_counter()
         if message.author.id != self.user.id:
             await self.deps.history.append(str(message.channel.id), _history_entry(message))
-        trigger = decide(facts_of(message, self.user.id), self.user.id)
+        facts = facts_of(message, self.user.id)
+        config = await self.deps.config.resolve(
+            str(message.guild.id) if message.guild else None, facts.channel_id, facts.parent_id)
+        trigger = decide(facts, self.user.id, config)
         if trigger is None:
             self.deps.metrics.gateway_messages.labels(decision="ignored").inc()
+            return
+        if not await self._admit(message, config):
+            self.deps.metrics.gateway_messages.labels(decision="throttled").inc()
             return
         if await self._enqueue(message, trigger):
             self.deps.metrics.gateway_messages.labels(decision="activated").inc()
@@ -85,6 +102,19 @@ class GatewayBot(discord.Client):
             await self._show_typing(str(message.channel.id))
         else:
             self.deps.metrics.gateway_messages.labels(decision="duplicate").inc()
+
+    async def _admit(self, message: discord.Message, config: ChannelConfig) -> bool:
+        """Take a token for the author and the guild; tell a throttled author once per throttle period."""
+        admission = await self.deps.limiter.admit(
+            str(message.author.id), str(message.guild.id) if message.guild else None,
+            config.user_rate, config.guild_rate)
+        if not admission.allowed and admission.notify:
+            try:
+                await self.api.send_reply(str(message.channel.id), str(message.id),
+                                          throttle_notice(admission), nonce_for(f"t{message.id}"))
+            except discord.HTTPException as exc:
+                log.warning("throttle notice failed: %s", exc)
+        return admission.allowed
 
     async def _enqueue(self, message: discord.Message, trigger: Trigger) -> bool:
         with tracer().start_as_current_span("on_message", attributes={
@@ -106,11 +136,19 @@ class GatewayBot(discord.Client):
             log.debug("typing indicator failed: %s", exc)
 
 
+def throttle_notice(admission: Admission) -> str:
+    wait = f"{max(1, math.ceil(admission.retry_after_s))} s"
+    if admission.scope == "guild":
+        return f"⏳ This server is sending me more messages than I can take right now; try again in {wait}."
+    return f"⏳ You're sending messages faster than I can answer; I'll take new ones from you in {wait}."
+
+
 def _activation(message: discord.Message, trigger: Trigger, trace_context: dict[str, str]) -> Activation:
     reference = message.reference.message_id if message.reference else None
     return Activation(
         id=str(message.id), trigger=trigger, guild_id=str(message.guild.id) if message.guild else None,
-        channel_id=str(message.channel.id), message_id=str(message.id), author_id=str(message.author.id),
+        channel_id=str(message.channel.id), thread_parent_id=parent_of(message.channel),
+        message_id=str(message.id), author_id=str(message.author.id),
         author_name=message.author.display_name, content=message.clean_content,
         reply_to_message_id=str(reference) if reference else None, trace_context=trace_context)
 

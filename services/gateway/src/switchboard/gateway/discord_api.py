@@ -40,8 +40,14 @@ class DiscordApi:
             message_id=int(reply_to), channel_id=int(channel_id), fail_if_not_exists=False)
         return await self._channel(channel_id).send(content, reference=reference, nonce=nonce)
 
-    async def send(self, channel_id: str, content: str, nonce: str) -> discord.Message:
-        return await self._channel(channel_id).send(content, nonce=nonce)
+    async def send(self, channel_id: str, content: str, nonce: str,
+                   file: discord.File | None = None) -> discord.Message:
+        if file is None:
+            return await self._channel(channel_id).send(content, nonce=nonce)
+        return await self._channel(channel_id).send(content or None, nonce=nonce, file=file)
+
+    async def react(self, channel_id: str, message_id: str, emoji: str) -> None:
+        await self._channel(channel_id).get_partial_message(int(message_id)).add_reaction(emoji)
 
     async def edit(self, channel_id: str, message_id: int, content: str) -> None:
         await self._channel(channel_id).get_partial_message(message_id).edit(content=content)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import time
 
+import discord
 import redis.asyncio as aioredis
 from opentelemetry.trace import Link, SpanKind
 from redis.exceptions import ResponseError
@@ -26,13 +28,23 @@ from switchboard.core.metrics import Metrics
 from switchboard.core.tracing import extract_context, span_context_of, tracer
 from switchboard.core.wire import HistoryMessage, Outcome, Reply
 from switchboard.gateway.discord_api import DiscordApi, nonce_for
-from switchboard.gateway.formatting import split_message
+from switchboard.gateway.formatting import Outgoing, compose
 from switchboard.gateway.live import LiveReplies
 from switchboard.gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 
 POSTING_LEASE_MS = 30_000
+
+OUTCOME_REACTIONS = {
+    Outcome.MODEL_UNAVAILABLE: "⚠️",
+    Outcome.BUDGET_EXCEEDED: "⌛",
+    Outcome.TOOL_FAILED: "❌",
+    Outcome.FAILED: "❌",
+    Outcome.DEAD_LETTERED: "❌",
+    Outcome.REJECTED_INPUT: "🛡️",
+    Outcome.RATE_LIMITED: "⏳",
+}
 
 
 class ReplyPoster:
@@ -126,24 +138,36 @@ class ReplyPoster:
         with tracer().start_as_current_span("POST reply", kind=SpanKind.CLIENT,
                                             attributes={"discord.channel_id": reply.channel_id}):
             ids = []
-            for part, content in enumerate(split_message(reply.text)):
-                ids.append(await self._post_part(reply, part, content, placeholder if part == 0 else None))
+            for part, outgoing in enumerate(compose(reply.text, self._settings.attach_over_chars)):
+                ids.append(await self._post_part(reply, part, outgoing, placeholder if part == 0 else None))
+            await self._mark_outcome(reply)
         self._metrics.hop_duration.labels(hop="post_reply").observe(time.perf_counter() - started)
         await self._remember(reply, ids[0])
         return ids
 
-    async def _post_part(self, reply: Reply, part: int, content: str, placeholder: int | None) -> int:
+    async def _post_part(self, reply: Reply, part: int, outgoing: Outgoing, placeholder: int | None) -> int:
         if placeholder is not None:
-            await self._api.edit(reply.channel_id, placeholder, content)
+            await self._api.edit(reply.channel_id, placeholder, outgoing.content)
             return placeholder
         nonce = nonce_for(reply.activation_id, part)
         if part == 0:
-            message = await self._api.send_reply(reply.channel_id, reply.reply_to_message_id, content, nonce)
+            message = await self._api.send_reply(reply.channel_id, reply.reply_to_message_id, outgoing.content, nonce)
         else:
-            message = await self._api.send(reply.channel_id, content, nonce)
-        if message.content != content:  # the nonce returned an earlier (streaming) message: finish it
-            await self._api.edit(reply.channel_id, message.id, content)
+            file = discord.File(io.BytesIO(outgoing.attachment), outgoing.filename) if outgoing.attachment else None
+            message = await self._api.send(reply.channel_id, outgoing.content, nonce, file)
+        if message.content != outgoing.content:  # the nonce returned an earlier (streaming) message: finish it
+            await self._api.edit(reply.channel_id, message.id, outgoing.content)
         return message.id
+
+    async def _mark_outcome(self, reply: Reply) -> None:
+        """A failure also shows as a reaction on the user's message, so it is seen at a glance."""
+        emoji = OUTCOME_REACTIONS.get(reply.outcome)
+        if emoji is None:
+            return
+        try:
+            await self._api.react(reply.channel_id, reply.reply_to_message_id, emoji)
+        except discord.HTTPException as exc:  # the message may be gone; the text reply is already posted
+            log.info("reaction %s on %s failed: %s", emoji, reply.reply_to_message_id, exc)
 
     async def _remember(self, reply: Reply, message_id: int) -> None:
         """Our own reply joins the channel history as an assistant turn."""

@@ -7,6 +7,7 @@ import socket
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 
+from switchboard.core.config import DEFAULT_GUILD_RATE, DEFAULT_USER_RATE, RateLimit
 from switchboard.core.settings import ServiceSettings
 
 
@@ -20,10 +21,15 @@ class GatewaySettings(ServiceSettings):
     history_limit: int = Field(default=50, ge=1, description="messages kept per channel")
     # Discord allows ~5 edits per 5 s per channel; one edit a second leaves room for other replies.
     edit_interval_s: float = Field(default=1.0, ge=0.2)
+    # Longer answers are sent as a markdown file instead of a run of messages.
+    attach_over_chars: int = Field(default=6000, ge=2000)
     max_concurrent_posts: int = Field(default=16, ge=1)
     claim_idle_ms: int = Field(default=30_000, ge=100)
     claim_interval_s: float = Field(default=5.0, gt=0)
     posted_retention_s: int = Field(default=7 * 24 * 3600, ge=60)
+    # Activation rate limits where no guild or channel config sets them (JSON in the environment).
+    user_rate: RateLimit = DEFAULT_USER_RATE
+    guild_rate: RateLimit = DEFAULT_GUILD_RATE
 
     @field_validator("discord_token", mode="before")
     @classmethod
