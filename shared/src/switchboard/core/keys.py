@@ -120,3 +120,12 @@ def rate_bucket(scope: str, scope_id: str) -> str:
 def throttle_notice(scope: str, scope_id: str) -> str:
     """Present while a throttled user or guild has been told so (one notice per throttle period)."""
     return f"{PREFIX}:throttle-notice:{scope}:{scope_id}"
+
+
+PERSONAS = f"{PREFIX}:personas"  # hash: persona name → `PersonaRecord` JSON (created by admins)
+CALLSYSTEMS = f"{PREFIX}:callsystems"  # set of `package_id@version` the running planners can load
+
+
+def answered_by(message_id: str) -> str:
+    """The activation whose reply is Discord message `message_id` (for "Show context window")."""
+    return f"{PREFIX}:answered-by:{message_id}"

@@ -13,10 +13,12 @@ from switchboard.core.errors import ConfigError
 from switchboard.core.history import ChannelHistory
 from switchboard.core.logs import setup_logging
 from switchboard.core.metrics import Metrics
+from switchboard.core.personas import PersonaStore
 from switchboard.core.redis_client import connect_async
 from switchboard.core.tracing import setup_tracing
 from switchboard.gateway.activations import ActivationQueue
 from switchboard.gateway.bot import GatewayBot, GatewayDeps
+from switchboard.gateway.commands import CommandServices
 from switchboard.gateway.discord_api import DiscordApi, point_at_emulator
 from switchboard.gateway.live import LiveReplies
 from switchboard.gateway.replies import ReplyPoster
@@ -39,16 +41,17 @@ def token_for(settings: GatewaySettings) -> str:
 
 def build_bot(settings: GatewaySettings, client: aioredis.Redis, metrics: Metrics) -> GatewayBot:
     history = ChannelHistory(client, settings.history_limit)
-    defaults = ChannelConfig(user_rate=settings.user_rate, guild_rate=settings.guild_rate)
+    config = ConfigStore(client, ChannelConfig(user_rate=settings.user_rate, guild_rate=settings.guild_rate))
 
     def build_deps(api: DiscordApi) -> GatewayDeps:
         live = LiveReplies(client, api, settings.edit_interval_s, settings.posted_retention_s)
         return GatewayDeps(
-            queue=ActivationQueue(client, settings.posted_retention_s), config=ConfigStore(client, defaults),
+            queue=ActivationQueue(client, settings.posted_retention_s), config=config,
             limiter=ActivationLimiter(client), history=history, live=live,
-            poster=ReplyPoster(client, api, live, history, metrics, settings), metrics=metrics)
+            poster=ReplyPoster(client, api, live, history, metrics, settings),
+            commands=CommandServices(client, config, PersonaStore(client), history), metrics=metrics)
 
-    return GatewayBot(build_deps)
+    return GatewayBot(build_deps, command_guild_id=settings.command_guild_id)
 
 
 async def serve(settings: GatewaySettings) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import discord
+from discord import app_commands
 from opentelemetry.trace import SpanKind
 
 from switchboard.core.config import ChannelConfig, ConfigStore
@@ -24,6 +25,7 @@ from switchboard.core.metrics import Metrics
 from switchboard.core.tracing import inject_context, tracer
 from switchboard.core.wire import Activation, HistoryMessage, Trigger
 from switchboard.gateway.activations import ActivationQueue
+from switchboard.gateway.commands import CommandServices, install_commands
 from switchboard.gateway.discord_api import DiscordApi, nonce_for
 from switchboard.gateway.live import LiveReplies
 from switchboard.gateway.ordering import ChannelOrder
@@ -42,6 +44,7 @@ class GatewayDeps:
     history: ChannelHistory
     live: LiveReplies
     poster: ReplyPoster
+    commands: CommandServices
     metrics: Metrics
 
 
@@ -52,15 +55,25 @@ def intents() -> discord.Intents:
 
 
 class GatewayBot(discord.Client):
-    def __init__(self, build_deps: Callable[[DiscordApi], GatewayDeps], **options: Any) -> None:
-        """`build_deps` gets this client's REST helper, which the reply side needs, and returns the deps."""
+    def __init__(self, build_deps: Callable[[DiscordApi], GatewayDeps], command_guild_id: str | None = None,
+                 **options: Any) -> None:
+        """`build_deps` gets this client's REST helper, which the reply side needs, and returns the deps.
+
+        Commands sync to `command_guild_id` when given (instant, for development), else globally.
+        """
         super().__init__(intents=intents(), allowed_mentions=discord.AllowedMentions.none(), **options)
         self.api = DiscordApi(self)
         self.deps = build_deps(self.api)
+        self.tree = app_commands.CommandTree(self)
+        install_commands(self.tree, self.deps.commands)
+        self._command_guild = discord.Object(int(command_guild_id)) if command_guild_id else None
         self._order = ChannelOrder()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def setup_hook(self) -> None:
+        if self._command_guild is not None:
+            self.tree.copy_global_to(guild=self._command_guild)
+        await self.tree.sync(guild=self._command_guild)
         self._tasks = [asyncio.create_task(self.deps.poster.run()), asyncio.create_task(self.deps.live.listen())]
         for task in self._tasks:
             task.add_done_callback(_report_crash)

@@ -125,10 +125,18 @@ class ReplyPoster:
         ):
             self._metrics.hop_duration.labels(hop="reply_queue").observe(max(0.0, time.time() - reply.created_at))
             message_ids = await self._deliver(reply)
-        await self._redis.set(keys.posted(reply.activation_id), ",".join(map(str, message_ids)) or "silent",
-                              ex=self._settings.posted_retention_s)
+        await self._mark_posted(reply.activation_id, message_ids)
         self._metrics.replies_posted.labels(outcome=reply.outcome.value).inc()
         return True
+
+    async def _mark_posted(self, activation_id: str, message_ids: list[int]) -> None:
+        """Never post this activation again; remember which activation each message answers."""
+        retention = self._settings.posted_retention_s
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(keys.posted(activation_id), ",".join(map(str, message_ids)) or "silent", ex=retention)
+            for message_id in message_ids:
+                pipe.set(keys.answered_by(str(message_id)), activation_id, ex=retention)
+            await pipe.execute()
 
     async def _deliver(self, reply: Reply) -> list[int]:
         placeholder = await self._live.finish(reply.activation_id)

@@ -17,6 +17,8 @@ class GatewaySettings(ServiceSettings):
         default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "SWITCHBOARD_DISCORD_TOKEN"))
     emulator_url: str | None = None
     emulator_token: SecretStr = SecretStr("emulator-token")
+    # Sync slash commands to this guild only (instant; for development). Unset: sync globally.
+    command_guild_id: str | None = None
     gateway_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     history_limit: int = Field(default=50, ge=1, description="messages kept per channel")
     # Discord allows ~5 edits per 5 s per channel; one edit a second leaves room for other replies.

@@ -9,10 +9,12 @@ import redis.asyncio as aioredis
 
 from switchboard.core import keys
 from switchboard.core.celery_app import make_celery
+from switchboard.core.config import ConfigStore
 from switchboard.core.history import ChannelHistory
 from switchboard.core.journal import Journal
 from switchboard.core.logs import setup_logging
 from switchboard.core.metrics import Metrics
+from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import CallsystemRegistry
 from switchboard.core.redis_client import connect_async
 from switchboard.core.tracing import setup_tracing
@@ -48,7 +50,8 @@ def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Me
     )
     deps = PlannerDeps(
         stream=ActivationStream(client, settings.planner_id, settings.claim_idle_ms),
-        registry=registry or build_registry(), services=services,
+        registry=registry or build_registry(), config=ConfigStore(client), personas=PersonaStore(client),
+        services=services,
         replies=ReplyWriter(client, settings.record_retention_s), metrics=metrics,
     )
     return Planner(settings, deps)
@@ -59,6 +62,7 @@ async def serve(settings: PlannerSettings) -> None:
     metrics.serve(settings.metrics_host, settings.metrics_port)
     client = connect_async(settings)
     planner = build_planner(settings, client, metrics)
+    await planner.announce_callsystems(client)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

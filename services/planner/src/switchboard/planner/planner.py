@@ -13,11 +13,15 @@ import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+import redis.asyncio as aioredis
 from opentelemetry.trace import Link, Span, SpanKind
 
+from switchboard.core import keys
+from switchboard.core.config import ConfigStore
 from switchboard.core.errors import InvalidPayload
 from switchboard.core.keys import Stream
 from switchboard.core.metrics import Metrics
+from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import CallsystemRegistry, Persona
 from switchboard.core.tracing import current_trace_id, extract_context, inject_context, span_context_of, tracer
 from switchboard.core.wire import Activation, ActivationRecord, ErrorInfo, Reply
@@ -41,6 +45,8 @@ class CallsystemRun:
 class PlannerDeps:
     stream: ActivationStream
     registry: CallsystemRegistry
+    config: ConfigStore
+    personas: PersonaStore
     services: ContextServices
     replies: ReplyWriter
     metrics: Metrics
@@ -51,6 +57,11 @@ class Planner:
         self._settings = settings
         self._deps = deps
         self._inflight: dict[str, asyncio.Task[None]] = {}
+
+    async def announce_callsystems(self, client: aioredis.Redis) -> None:
+        """Tell the gateway (`/callsystem list|set`) which callsystems this planner can run."""
+        if names := self._deps.registry.keys():
+            await client.sadd(keys.CALLSYSTEMS, *names)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Process activations until `stop` is set, then finish what is in flight."""
@@ -116,9 +127,12 @@ class Planner:
         started = time.time()
         self._deps.metrics.hop_duration.labels(hop="queue_wait").observe(max(0.0, started - activation.accepted_at))
         with self._consumer_span(activation) as span:
-            persona = Persona(self._settings.default_persona, self._settings.default_instructions)
+            # Read per activation: a /callsystem or /persona change applies to the next message.
+            config = await self._deps.config.resolve(
+                activation.guild_id, activation.channel_id, activation.thread_parent_id)
+            persona = await self._persona(config.persona)
             ctx = StepContext(activation, persona, self._deps.services)
-            run = await self._activate(ctx, self._settings.default_callsystem)
+            run = await self._activate(ctx, config.callsystem or self._settings.default_callsystem)
             span.set_attributes({"switchboard.outcome": run.reply.outcome.value,
                                  "switchboard.callsystem": f"{run.package_id}@{run.version}"})
             record = ActivationRecord(
@@ -130,6 +144,13 @@ class Planner:
         self._deps.metrics.activations.labels(trigger=activation.trigger.value, outcome=reply.outcome.value).inc()
         self._deps.metrics.hop_duration.labels(hop="plan").observe(record.finished_at - started)
         return reply, record
+
+    async def _persona(self, name: str | None) -> Persona:
+        persona = await self._deps.personas.get(name)
+        if persona is None:  # deleted since it was configured: answer rather than fail
+            log.warning("persona %r not found; using %s", name, self._deps.personas.builtin.name)
+            return self._deps.personas.builtin
+        return persona
 
     async def _activate(self, ctx: StepContext, selector: str) -> CallsystemRun:
         package_id, _, version = selector.partition("@")

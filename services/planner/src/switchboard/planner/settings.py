@@ -9,17 +9,10 @@ from pydantic import Field
 
 from switchboard.core.settings import ServiceSettings
 
-DEFAULT_INSTRUCTIONS = (
-    "You are Switchboard, a friendly assistant in a Discord server. "
-    "Answer the last message briefly and helpfully. The current time is {time}."
-)
-
 
 class PlannerSettings(ServiceSettings):
     planner_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     default_callsystem: str = "cs.switchboard.legacy@latest"
-    default_persona: str = "switchboard"
-    default_instructions: str = DEFAULT_INSTRUCTIONS
     max_concurrent_activations: int = Field(default=32, ge=1)
     history_window: int = Field(default=20, ge=0)
     max_reply_tokens: int = Field(default=200, ge=1)

@@ -1,0 +1,220 @@
+"""Slash commands and the "Show context window" message command.
+
+Every command answers within Discord's 3 s (deferring first when it reads more than a key or two),
+answers errors ephemerally, and checks permissions at run time as well as through Discord's defaults:
+changing how the bot behaves needs Manage Server (or Manage Channels for `/silent`, Manage Messages
+for `/forget`). Config changes are written to Redis and apply to the next message.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+import discord
+import redis.asyncio as aioredis
+from discord import app_commands
+
+from switchboard.core import keys
+from switchboard.core.config import ConfigPatch, ConfigStore
+from switchboard.core.errors import ConfigError
+from switchboard.core.history import ChannelHistory
+from switchboard.core.journal import Journal
+from switchboard.core.personas import PersonaStore
+from switchboard.core.status import queue_status
+from switchboard.core.wire import ActivationRecord, HistoryWindow
+from switchboard.gateway.policy import parent_of
+
+log = logging.getLogger(__name__)
+
+Scope = Literal["channel", "server"]
+
+
+@dataclass(frozen=True)
+class CommandServices:
+    redis: aioredis.Redis
+    config: ConfigStore
+    personas: PersonaStore
+    history: ChannelHistory
+
+
+def install_commands(tree: app_commands.CommandTree, services: CommandServices) -> None:
+    """Add every command to `tree` and route their errors to an ephemeral answer."""
+    tree.add_command(silent_command(services))
+    tree.add_command(forget_command(services))
+    tree.add_command(callsystem_group(services))
+    tree.add_command(persona_group(services))
+    tree.add_command(status_command(services))
+    tree.add_command(context_window_menu(services))
+    tree.on_error = report_error
+
+
+async def report_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+    cause = getattr(error, "original", error)
+    if isinstance(error, app_commands.MissingPermissions):
+        text = f"🚫 You need the {', '.join(p.replace('_', ' ') for p in error.missing_permissions)} permission."
+    elif isinstance(cause, ConfigError):
+        text = f"⚠️ {cause}"
+    else:
+        log.exception("command %s failed", interaction.command and interaction.command.name, exc_info=cause)
+        text = "❌ That command failed on my side; it has been logged."
+    await say(interaction, text, ephemeral=True)
+
+
+async def say(interaction: discord.Interaction, text: str, ephemeral: bool = False) -> None:
+    """Answer, or follow up when the interaction was already answered or deferred."""
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=ephemeral)
+    else:
+        await interaction.response.send_message(text, ephemeral=ephemeral)
+
+
+def where(interaction: discord.Interaction) -> tuple[str | None, str, str | None]:
+    """(guild id, channel id, parent channel id for a thread) of an interaction."""
+    channel = interaction.channel
+    guild = str(interaction.guild_id) if interaction.guild_id else None
+    return guild, str(interaction.channel_id), parent_of(channel) if channel else None
+
+
+async def update(services: CommandServices, interaction: discord.Interaction, scope: Scope,
+                 patch: ConfigPatch) -> None:
+    guild, channel, _ = where(interaction)
+    if scope == "server":
+        if guild is None:
+            raise ConfigError("there is no server here; use scope channel")
+        await services.config.update_guild(guild, patch)
+    else:
+        await services.config.update_channel(channel, patch)
+
+
+def silent_command(services: CommandServices) -> app_commands.Command:
+    @app_commands.command(name="silent", description="Sleep until mentioned in this channel, or wake up")
+    @app_commands.describe(state="on: only answer mentions, replies and DMs; off: back to the usual rules")
+    @app_commands.default_permissions(manage_channels=True)
+    @app_commands.checks.has_permissions(manage_channels=True)
+    async def silent(interaction: discord.Interaction, state: Literal["on", "off"]) -> None:
+        await update(services, interaction, "channel", ConfigPatch(silent=state == "on"))
+        await say(interaction, "🔕 I'll stay quiet here until someone mentions me." if state == "on"
+                  else "🔔 I'm listening here again.")
+
+    return silent
+
+
+def forget_command(services: CommandServices) -> app_commands.Command:
+    @app_commands.command(name="forget", description="Clear what I remember of this channel")
+    @app_commands.default_permissions(manage_messages=True)
+    @app_commands.checks.has_permissions(manage_messages=True)
+    async def forget(interaction: discord.Interaction) -> None:
+        await services.history.clear(str(interaction.channel_id))
+        await say(interaction, "🧹 I forgot this channel's history.")
+
+    return forget
+
+
+def callsystem_group(services: CommandServices) -> app_commands.Group:
+    group = app_commands.Group(name="callsystem", description="Which callsystem answers here")
+
+    @group.command(name="list", description="Callsystems the planners can run")
+    async def list_(interaction: discord.Interaction) -> None:
+        names = sorted(await services.redis.smembers(keys.CALLSYSTEMS))
+        await say(interaction, "\n".join(f"• `{n}`" for n in names) or "No planner has announced itself yet.",
+                  ephemeral=True)
+
+    @group.command(name="show", description="The callsystem that answers in this channel")
+    async def show(interaction: discord.Interaction) -> None:
+        config = await services.config.resolve(*where(interaction))
+        await say(interaction, f"This channel uses `{config.callsystem or 'the default callsystem'}`.",
+                  ephemeral=True)
+
+    @group.command(name="set", description="Switch the callsystem (applies to the next message)")
+    @app_commands.describe(callsystem="package_id, package_id@version or package_id@latest",
+                           scope="this channel, or the whole server")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def set_(interaction: discord.Interaction, callsystem: str, scope: Scope = "channel") -> None:
+        known = await services.redis.smembers(keys.CALLSYSTEMS)
+        package_id, _, version = callsystem.partition("@")
+        if not any(k == callsystem or (k.startswith(f"{package_id}@") and version in ("", "latest")) for k in known):
+            raise ConfigError(f"no planner can run {callsystem}; see /callsystem list")
+        await update(services, interaction, scope, ConfigPatch(callsystem=callsystem))
+        await say(interaction, f"✅ The {scope} now uses `{callsystem}` from the next message on.")
+
+    return group
+
+
+def persona_group(services: CommandServices) -> app_commands.Group:
+    group = app_commands.Group(name="persona", description="The instruction set I answer with")
+
+    @group.command(name="list", description="Personas available")
+    async def list_(interaction: discord.Interaction) -> None:
+        names = await services.personas.names()
+        await say(interaction, "\n".join(f"• `{n}`" for n in names), ephemeral=True)
+
+    @group.command(name="show", description="The persona of this channel and its instructions")
+    async def show(interaction: discord.Interaction) -> None:
+        config = await services.config.resolve(*where(interaction))
+        persona = await services.personas.get(config.persona) or services.personas.builtin
+        await say(interaction, f"**{persona.name}**\n>>> {persona.instructions[:1800]}", ephemeral=True)
+
+    @group.command(name="set", description="Switch persona; this clears the channel's history")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def set_(interaction: discord.Interaction, name: str) -> None:
+        if await services.personas.get(name) is None:
+            raise ConfigError(f"there is no persona {name!r}; see /persona list")
+        await update(services, interaction, "channel", ConfigPatch(persona=name))
+        # The old persona's answers in the history would pull the new one back into the old voice.
+        await services.history.clear(str(interaction.channel_id))
+        await say(interaction, f"🎭 This channel now talks to `{name}`. I cleared the channel's history so "
+                               "the previous persona's answers don't carry over.")
+
+    @group.command(name="create", description="Create (or replace) a persona")
+    @app_commands.describe(name="lowercase name", instructions="the system prompt; {time} is the current time")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def create(interaction: discord.Interaction, name: str, instructions: str) -> None:
+        await services.personas.create(name, instructions, created_by=str(interaction.user.id))
+        await say(interaction, f"✅ Persona `{name}` saved. Use `/persona set {name}` to use it here.",
+                  ephemeral=True)
+
+    return group
+
+
+def status_command(services: CommandServices) -> app_commands.Command:
+    @app_commands.command(name="status", description="Queue depths and ages, and the workers behind them")
+    async def status(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        report = await queue_status(services.redis)
+        lines = [f"**{s.stream}**: {s.length} entries, {s.pending} in progress, {s.lag} waiting, "
+                 f"oldest in progress {_age(s.oldest_pending_age_s)}, {s.consumers_active} active consumer(s)"
+                 for s in report.streams]
+        lines += [f"**{queue}**: {depth} task(s) queued" for queue, depth in report.celery_queues.items()]
+        await say(interaction, "\n".join(lines), ephemeral=True)
+
+    return status
+
+
+def context_window_menu(services: CommandServices) -> app_commands.ContextMenu:
+    async def show_context(interaction: discord.Interaction, message: discord.Message) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await say(interaction, await context_window(services.redis, str(message.id)), ephemeral=True)
+
+    return app_commands.ContextMenu(name="Show context window", callback=show_context)
+
+
+async def context_window(client: aioredis.Redis, message_id: str) -> str:
+    """What the bot saw when it wrote message `message_id`: callsystem, persona and history window."""
+    activation_id = await client.get(keys.answered_by(message_id))
+    raw_record = await client.get(keys.record(activation_id)) if activation_id else None
+    if raw_record is None:
+        return "I have no record of answering that message (or it has expired)."
+    record = ActivationRecord.from_json(raw_record)
+    window = await Journal(client).get(activation_id, "history:0")
+    lines = [f"**{record.callsystem}@{record.callsystem_version}**, persona `{record.persona}`, "
+             f"outcome `{record.outcome.value}`"]
+    if window is not None and isinstance(window.output, HistoryWindow):
+        lines += [f"`{m.author_name}`: {m.content}" for m in window.output.messages]
+    text = "\n".join(lines)
+    return text if len(text) <= 1900 else text[:1900] + "\n… (truncated)"
+
+
+def _age(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds:.1f} s"
