@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import urllib.request
 
 import redis
 
@@ -121,3 +122,22 @@ def test_a_failure_is_a_reaction_and_a_short_message(emulator: EmulatorClient, s
     assert len(replies) == 1 and "model_unavailable" in replies[0]["content"]
     reactions = wait_until(lambda: emulator.message(asked["id"]).get("reactions"), 10, "the reaction")
     assert [r["emoji"]["name"] for r in reactions] == ["⚠️"]
+
+
+def test_a_429_and_5xx_storm_still_posts_every_reply_exactly_once(stack, emulator: EmulatorClient,
+                                                                  store: redis.Redis) -> None:
+    channel = emulator.create_channel("stormy")["id"]
+    emulator.add_fault(429, rf"/channels/{channel}/messages$", method="POST", count=6, retry_after=0.3)
+    emulator.add_fault(500, rf"/channels/{channel}/messages/\d+$", method="PATCH", count=3)
+    asked = [emulator.inject_message(f"storm question {i}", channel_id=channel, author="alice", mention_bot=True)
+             for i in range(4)]
+    for message in asked:
+        wait_for_posted_reply(store, emulator, message["id"])
+    barrier(emulator, store, channel)
+    for message in asked:
+        assert len(bot_messages_replying_to(emulator, message["id"])) == 1
+    assert emulator.faults()["faults"] == [], "every injected failure was served"
+    metrics = urllib.request.urlopen(stack.metrics_url("gateway"), timeout=5).read().decode()
+    limited = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                  if line.startswith("switchboard_discord_rate_limited_total{"))
+    assert limited >= 6

@@ -129,3 +129,5 @@ CALLSYSTEMS = f"{PREFIX}:callsystems"  # set of `package_id@version` the running
 def answered_by(message_id: str) -> str:
     """The activation whose reply is Discord message `message_id` (for "Show context window")."""
     return f"{PREFIX}:answered-by:{message_id}"
+
+DISCORD_REST_BUDGET = f"{PREFIX}:discord:rest-budget"  # token bucket shared by every gateway replica

@@ -35,6 +35,12 @@ class Metrics:
         self.tokens = Counter(
             "switchboard_inference_tokens", "Tokens processed, by model and direction.",
             ["model", "direction"], registry=r)
+        self.discord_rate_limited = Counter(
+            "switchboard_discord_rate_limited", "429 responses from Discord's REST API, by scope.",
+            ["scope"], registry=r)
+        self.discord_budget_waits = Counter(
+            "switchboard_discord_budget_waits", "REST requests held back to stay under the shared request budget.",
+            registry=r)
         self.replies_posted = Counter(
             "switchboard_replies_posted", "Replies posted to Discord, by outcome.",
             ["outcome"], registry=r)

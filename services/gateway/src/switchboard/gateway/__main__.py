@@ -22,6 +22,7 @@ from switchboard.gateway.commands import CommandServices
 from switchboard.gateway.discord_api import DiscordApi, point_at_emulator
 from switchboard.gateway.live import LiveReplies
 from switchboard.gateway.replies import ReplyPoster
+from switchboard.gateway.rest_budget import RestBudget
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.gateway.throttle import ActivationLimiter
 
@@ -51,7 +52,8 @@ def build_bot(settings: GatewaySettings, client: aioredis.Redis, metrics: Metric
             poster=ReplyPoster(client, api, live, history, metrics, settings),
             commands=CommandServices(client, config, PersonaStore(client), history), metrics=metrics)
 
-    return GatewayBot(build_deps, command_guild_id=settings.command_guild_id)
+    budget = RestBudget(client, metrics, settings.discord_rest_rate)
+    return GatewayBot(build_deps, command_guild_id=settings.command_guild_id, http_trace=budget.trace_config())
 
 
 async def serve(settings: GatewaySettings) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import discord
 from discord import app_commands
 from opentelemetry.trace import SpanKind
@@ -56,12 +57,13 @@ def intents() -> discord.Intents:
 
 class GatewayBot(discord.Client):
     def __init__(self, build_deps: Callable[[DiscordApi], GatewayDeps], command_guild_id: str | None = None,
-                 **options: Any) -> None:
+                 http_trace: aiohttp.TraceConfig | None = None, **options: Any) -> None:
         """`build_deps` gets this client's REST helper, which the reply side needs, and returns the deps.
 
         Commands sync to `command_guild_id` when given (instant, for development), else globally.
         """
-        super().__init__(intents=intents(), allowed_mentions=discord.AllowedMentions.none(), **options)
+        super().__init__(intents=intents(), allowed_mentions=discord.AllowedMentions.none(), http_trace=http_trace,
+                         **options)
         self.api = DiscordApi(self)
         self.deps = build_deps(self.api)
         self.tree = app_commands.CommandTree(self)

@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from switchboard.core.config import DEFAULT_GUILD_RATE, DEFAULT_USER_RATE, RateLimit
 from switchboard.core.settings import ServiceSettings
+from switchboard.gateway.rest_budget import DISCORD_GLOBAL_RATE
 
 
 class GatewaySettings(ServiceSettings):
@@ -29,6 +30,8 @@ class GatewaySettings(ServiceSettings):
     claim_idle_ms: int = Field(default=30_000, ge=100)
     claim_interval_s: float = Field(default=5.0, gt=0)
     posted_retention_s: int = Field(default=7 * 24 * 3600, ge=60)
+    # Discord allows 50 REST requests/s per bot; every replica takes from one budget in Redis.
+    discord_rest_rate: RateLimit = DISCORD_GLOBAL_RATE
     # Activation rate limits where no guild or channel config sets them (JSON in the environment).
     user_rate: RateLimit = DEFAULT_USER_RATE
     guild_rate: RateLimit = DEFAULT_GUILD_RATE
