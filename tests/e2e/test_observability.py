@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import urllib.request
@@ -75,3 +76,11 @@ def test_activation_metrics_count_by_trigger_and_outcome(stack: Stack, emulator:
     assert 'switchboard_activations_total{outcome="replied",trigger="mention"}' in body
     gateway = urllib.request.urlopen(stack.metrics_url("gateway"), timeout=5).read().decode()
     assert 'switchboard_hop_duration_seconds_count{hop="post_reply"}' in gateway
+
+
+def test_gateway_health_and_readiness_reflect_the_shards(stack: Stack) -> None:
+    base = stack.metrics_url("gateway").removesuffix("/metrics")
+    assert json.loads(urllib.request.urlopen(f"{base}/healthz", timeout=5).read()) == {"alive": True}
+    ready = json.loads(urllib.request.urlopen(f"{base}/readyz", timeout=5).read())
+    assert ready["ready"] is True
+    assert ready["shards"] and all(shard["connected"] for shard in ready["shards"].values())

@@ -131,3 +131,8 @@ def answered_by(message_id: str) -> str:
     return f"{PREFIX}:answered-by:{message_id}"
 
 DISCORD_REST_BUDGET = f"{PREFIX}:discord:rest-budget"  # token bucket shared by every gateway replica
+
+
+def identify_bucket(bucket: int) -> str:
+    """5-second lease on a Discord IDENTIFY rate-limit bucket, shared by every gateway replica."""
+    return f"{PREFIX}:discord:identify:{bucket}"

@@ -16,6 +16,7 @@ from switchboard.core.metrics import Metrics
 from switchboard.core.personas import PersonaStore
 from switchboard.core.redis_client import connect_async
 from switchboard.core.tracing import setup_tracing
+from switchboard.gateway import health
 from switchboard.gateway.activations import ActivationQueue
 from switchboard.gateway.bot import GatewayBot, GatewayDeps
 from switchboard.gateway.commands import CommandServices
@@ -24,6 +25,7 @@ from switchboard.gateway.live import LiveReplies
 from switchboard.gateway.replies import ReplyPoster
 from switchboard.gateway.rest_budget import RestBudget
 from switchboard.gateway.settings import GatewaySettings
+from switchboard.gateway.sharding import IdentifyGate
 from switchboard.gateway.throttle import ActivationLimiter
 
 log = logging.getLogger("switchboard.gateway")
@@ -53,21 +55,24 @@ def build_bot(settings: GatewaySettings, client: aioredis.Redis, metrics: Metric
             commands=CommandServices(client, config, PersonaStore(client), history), metrics=metrics)
 
     budget = RestBudget(client, metrics, settings.discord_rest_rate)
-    return GatewayBot(build_deps, command_guild_id=settings.command_guild_id, http_trace=budget.trace_config())
+    return GatewayBot(build_deps, IdentifyGate(client), command_guild_id=settings.command_guild_id,
+                      http_trace=budget.trace_config(), shard_count=settings.shard_count,
+                      shard_ids=list(settings.shard_ids) if settings.shard_ids is not None else None)
 
 
 async def serve(settings: GatewaySettings) -> None:
     token = token_for(settings)
     metrics = Metrics()
-    metrics.serve(settings.metrics_host, settings.metrics_port)
     client = connect_async(settings)
     bot = build_bot(settings, client, metrics)
+    endpoints = await health.serve(health.build_app(bot, metrics), settings.metrics_host, settings.metrics_port)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: asyncio.create_task(bot.close()))
     try:
         await bot.start(token)
     finally:
+        await endpoints.cleanup()
         await client.aclose()
 
 

@@ -32,6 +32,7 @@ from switchboard.gateway.live import LiveReplies
 from switchboard.gateway.ordering import ChannelOrder
 from switchboard.gateway.policy import decide, facts_of, parent_of
 from switchboard.gateway.replies import ReplyPoster
+from switchboard.gateway.sharding import IdentifyGate
 from switchboard.gateway.throttle import ActivationLimiter, Admission
 
 log = logging.getLogger(__name__)
@@ -55,12 +56,15 @@ def intents() -> discord.Intents:
     return chosen
 
 
-class GatewayBot(discord.Client):
-    def __init__(self, build_deps: Callable[[DiscordApi], GatewayDeps], command_guild_id: str | None = None,
-                 http_trace: aiohttp.TraceConfig | None = None, **options: Any) -> None:
+class GatewayBot(discord.AutoShardedClient):
+    def __init__(self, build_deps: Callable[[DiscordApi], GatewayDeps], identify: IdentifyGate,
+                 command_guild_id: str | None = None, http_trace: aiohttp.TraceConfig | None = None,
+                 **options: Any) -> None:
         """`build_deps` gets this client's REST helper, which the reply side needs, and returns the deps.
 
         Commands sync to `command_guild_id` when given (instant, for development), else globally.
+        `shard_count`/`shard_ids` in `options` pick the shards this process runs (None: Discord's
+        recommendation, all of them).
         """
         super().__init__(intents=intents(), allowed_mentions=discord.AllowedMentions.none(), http_trace=http_trace,
                          **options)
@@ -70,15 +74,21 @@ class GatewayBot(discord.Client):
         install_commands(self.tree, self.deps.commands)
         self._command_guild = discord.Object(int(command_guild_id)) if command_guild_id else None
         self._order = ChannelOrder()
+        self._identify = identify
         self._tasks: list[asyncio.Task[None]] = []
 
     async def setup_hook(self) -> None:
+        _, _, session_start = await self.http.get_bot_gateway()
+        self._identify.max_concurrency = session_start.get("max_concurrency", 1)
         if self._command_guild is not None:
             self.tree.copy_global_to(guild=self._command_guild)
         await self.tree.sync(guild=self._command_guild)
         self._tasks = [asyncio.create_task(self.deps.poster.run()), asyncio.create_task(self.deps.live.listen())]
         for task in self._tasks:
             task.add_done_callback(_report_crash)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        await self._identify.wait_turn(shard_id or 0)
 
     async def on_ready(self) -> None:
         assert self.user is not None

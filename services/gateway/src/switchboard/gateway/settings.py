@@ -20,6 +20,10 @@ class GatewaySettings(ServiceSettings):
     emulator_token: SecretStr = SecretStr("emulator-token")
     # Sync slash commands to this guild only (instant; for development). Unset: sync globally.
     command_guild_id: str | None = None
+    # Sharding: the total shard count and the shards this process runs (e.g. the pod ordinal).
+    # Unset: Discord's recommended count, all shards in this process.
+    shard_count: int | None = Field(default=None, ge=1)
+    shard_ids: tuple[int, ...] | None = None
     gateway_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     history_limit: int = Field(default=50, ge=1, description="messages kept per channel")
     # Discord allows ~5 edits per 5 s per channel; one edit a second leaves room for other replies.
