@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.request
 
 import redis
 
 from switchboard.core import keys
-from switchboard.core.config import ChannelMode, ConfigPatch, RateLimit
+from switchboard.core.config import ChannelMode, ConfigPatch, DoubleTexting, RateLimit
 from switchboard.core.keys import STREAM_FIELD, Stream
 from switchboard.core.wire import Outcome, Reply
 from switchboard.emulator.client import EmulatorClient
@@ -141,3 +142,33 @@ def test_a_429_and_5xx_storm_still_posts_every_reply_exactly_once(stack, emulato
     limited = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
                   if line.startswith("switchboard_discord_rate_limited_total{"))
     assert limited >= 6
+
+
+def test_reject_policy_tells_the_user_once_while_busy(emulator: EmulatorClient, store: redis.Redis) -> None:
+    channel = emulator.create_channel("one-at-a-time")["id"]
+    configure_channel(store, channel, ConfigPatch(double_texting=DoubleTexting.REJECT))
+    first = emulator.inject_message("Tell me a long story about the sea.", channel_id=channel, author="alice",
+                                    mention_bot=True)
+    second = emulator.inject_message("and another thing", channel_id=channel, author="alice", mention_bot=True)
+    third = emulator.inject_message("and one more", channel_id=channel, author="alice", mention_bot=True)
+    wait_for_posted_reply(store, emulator, first["id"])
+    assert not store.exists(keys.accepted(second["id"])) and not store.exists(keys.accepted(third["id"]))
+    notices = [r for m in (second, third) for r in bot_messages_replying_to(emulator, m["id"])]
+    assert [n["content"][:1] for n in notices] == ["✋"]
+    after = emulator.inject_message("now?", channel_id=channel, author="alice", mention_bot=True)
+    assert wait_for_posted_reply(store, emulator, after["id"])["content"]
+
+
+def test_interrupt_policy_stops_the_running_answer(emulator: EmulatorClient, store: redis.Redis) -> None:
+    channel = emulator.create_channel("impatient")["id"]
+    configure_channel(store, channel, ConfigPatch(double_texting=DoubleTexting.INTERRUPT))
+    first = emulator.inject_message("Write a very long story about a lighthouse keeper, ten paragraphs.",
+                                    channel_id=channel, author="bob", mention_bot=True)
+    wait_until(lambda: bot_messages_replying_to(emulator, first["id"]), 60, "the first answer to start streaming")
+    second = emulator.inject_message("Actually, just say hi.", channel_id=channel, author="bob", mention_bot=True)
+    assert wait_for_posted_reply(store, emulator, second["id"])["content"]
+    wait_until(lambda: store.exists(keys.posted(first["id"])), 60, "the first activation's outcome")
+    record = json.loads(store.get(keys.record(first["id"])))
+    assert record["outcome"] == "silent" and record["error"]["code"] == "superseded"
+    (cut,) = bot_messages_replying_to(emulator, first["id"])
+    assert cut["content"].startswith("↪️")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from switchboard.core import keys
 from switchboard.core.config import ChannelConfig, ChannelMode, ConfigPatch, ConfigStore, DoubleTexting, RateLimit
 from switchboard.core.redis_client import connect_async
 from switchboard.core.settings import ServiceSettings
+from switchboard.gateway.busy import ChannelWork
 from switchboard.gateway.throttle import ActivationLimiter
 
 
@@ -60,4 +62,19 @@ async def test_guild_bucket_throttles_everyone_and_takes_no_user_token(redis_url
     assert [a.allowed for a in admitted] == [True, True, True, False, False, False]
     assert admitted[3].scope == "guild" and [a.notify for a in admitted[3:]] == [True, False, False]
     assert (await limiter.admit("u9", "g2", roomy, tight_guild)).allowed
+    await client.aclose()
+
+
+async def test_merge_spares_started_activations_interrupt_does_not(redis_url: str) -> None:
+    client = connect_async(ServiceSettings(redis_url=redis_url))
+    work = ChannelWork(client, retention_s=60)
+    for activation_id in ("a1", "a2"):
+        await work.add("c1", activation_id)
+    await client.hset(keys.journal("a1"), "history:0", "{}")  # a1 has started, a2 is still queued
+    assert await work.in_flight("c1") == ["a1", "a2"]
+    assert await work.supersede(["a1", "a2"], by="a3", policy=DoubleTexting.MERGE) == ["a2"]
+    assert await client.get(keys.superseded("a2")) == "a3" and not await client.exists(keys.superseded("a1"))
+    assert await work.supersede(["a1"], by="a4", policy=DoubleTexting.INTERRUPT) == ["a1"]
+    await work.done("c1", "a1")
+    assert await work.in_flight("c1") == ["a2"]
     await client.aclose()

@@ -18,7 +18,7 @@ from switchboard.core.metrics import Metrics
 from switchboard.core.plugins import Persona
 from switchboard.core.settings import ServiceSettings
 from switchboard.core.wire import Activation, Trigger
-from switchboard.planner.context import ContextServices, StepContext
+from switchboard.planner.context import ContextServices, StepContext, Supersession
 from switchboard.planner.dispatch import StepDispatcher
 from switchboard.planner.waiter import StepWaiter
 from switchboard.tools.builtin import BUILTIN_TOOLS
@@ -50,7 +50,8 @@ async def context(redis_url: str, celery_app: Celery):
 
     listener = asyncio.create_task(waiter.listen())
     services = ContextServices(journal=journal, waiter=waiter, dispatcher=StepDispatcher(celery_app),
-                               history=ChannelHistory(client, 10), metrics=Metrics(), step_timeout_s=20)
+                               history=ChannelHistory(client, 10), metrics=Metrics(), step_timeout_s=20,
+                               supersession=Supersession(client))
     yield lambda: StepContext(ACTIVATION, Persona("p", "be brief"), services)
     listener.cancel()
     await waiter.close()

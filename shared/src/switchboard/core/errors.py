@@ -83,6 +83,12 @@ class StepTimeout(StepError):
     retryable = True
 
 
+class Superseded(SwitchboardError):
+    """A newer message in the channel took this activation's place (double-texting policy)."""
+
+    code = "superseded"
+
+
 class ToolError(StepError):
     """A tool could not run or failed."""
 

@@ -117,9 +117,9 @@ def rate_bucket(scope: str, scope_id: str) -> str:
     return f"{PREFIX}:rate:{scope}:{scope_id}"
 
 
-def throttle_notice(scope: str, scope_id: str) -> str:
-    """Present while a throttled user or guild has been told so (one notice per throttle period)."""
-    return f"{PREFIX}:throttle-notice:{scope}:{scope_id}"
+def notice_sent(scope: str, scope_id: str) -> str:
+    """Present once a notice (throttled, busy channel, queue position) went to this scope: one, not many."""
+    return f"{PREFIX}:notice:{scope}:{scope_id}"
 
 
 PERSONAS = f"{PREFIX}:personas"  # hash: persona name → `PersonaRecord` JSON (created by admins)
@@ -136,3 +136,13 @@ DISCORD_REST_BUDGET = f"{PREFIX}:discord:rest-budget"  # token bucket shared by 
 def identify_bucket(bucket: int) -> str:
     """5-second lease on a Discord IDENTIFY rate-limit bucket, shared by every gateway replica."""
     return f"{PREFIX}:discord:identify:{bucket}"
+
+
+def busy(channel_id: str) -> str:
+    """Sorted set of a channel's activations in flight (score: accepted time), for double-texting."""
+    return f"{PREFIX}:busy:{channel_id}"
+
+
+def superseded(activation_id: str) -> str:
+    """Present when a newer message replaced this activation (interrupt / merge): the planner stops it."""
+    return f"{PREFIX}:superseded:{activation_id}"

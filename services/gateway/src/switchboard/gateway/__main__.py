@@ -19,6 +19,7 @@ from switchboard.core.tracing import setup_tracing
 from switchboard.gateway import health
 from switchboard.gateway.activations import ActivationQueue
 from switchboard.gateway.bot import GatewayBot, GatewayDeps
+from switchboard.gateway.busy import ChannelWork
 from switchboard.gateway.commands import CommandServices
 from switchboard.gateway.discord_api import DiscordApi, point_at_emulator
 from switchboard.gateway.live import LiveReplies
@@ -44,15 +45,17 @@ def token_for(settings: GatewaySettings) -> str:
 
 def build_bot(settings: GatewaySettings, client: aioredis.Redis, metrics: Metrics) -> GatewayBot:
     history = ChannelHistory(client, settings.history_limit)
+    work = ChannelWork(client, settings.posted_retention_s)
     config = ConfigStore(client, ChannelConfig(user_rate=settings.user_rate, guild_rate=settings.guild_rate))
 
     def build_deps(api: DiscordApi) -> GatewayDeps:
         live = LiveReplies(client, api, settings.edit_interval_s, settings.posted_retention_s)
         return GatewayDeps(
-            queue=ActivationQueue(client, settings.posted_retention_s), config=config,
+            queue=ActivationQueue(client, settings.posted_retention_s), work=work, config=config,
             limiter=ActivationLimiter(client), history=history, live=live,
-            poster=ReplyPoster(client, api, live, history, metrics, settings),
-            commands=CommandServices(client, config, PersonaStore(client), history), metrics=metrics)
+            poster=ReplyPoster(client, api, live, history, work, metrics, settings),
+            commands=CommandServices(client, config, PersonaStore(client), history), metrics=metrics,
+            queue_notice_over=settings.queue_notice_over)
 
     budget = RestBudget(client, metrics, settings.discord_rest_rate)
     return GatewayBot(build_deps, IdentifyGate(client), command_guild_id=settings.command_guild_id,

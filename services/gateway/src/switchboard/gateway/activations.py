@@ -10,7 +10,7 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from switchboard.core import keys
-from switchboard.core.keys import STREAM_FIELD, Stream
+from switchboard.core.keys import STREAM_FIELD, Group, Stream
 from switchboard.core.wire import Activation
 
 _ENQUEUE_ONCE = """
@@ -23,6 +23,7 @@ return false
 
 class ActivationQueue:
     def __init__(self, client: aioredis.Redis, retention_s: int) -> None:
+        self._redis = client
         self._script = client.register_script(_ENQUEUE_ONCE)
         self._retention_s = retention_s
 
@@ -32,3 +33,15 @@ class ActivationQueue:
             keys=[keys.accepted(activation.id), Stream.ACTIVATIONS.value],
             args=[STREAM_FIELD, activation.to_json(), self._retention_s])
         return entry_id is not None
+
+    async def backlog(self) -> int:
+        """Activations queued and not yet taken by a planner."""
+        groups = await self._redis.xinfo_groups(Stream.ACTIVATIONS)
+        planners = next((g for g in groups if g["name"] == Group.PLANNERS), None)
+        if planners is None:
+            return await self._redis.xlen(Stream.ACTIVATIONS)
+        return int(planners.get("lag") or 0)
+
+    async def first_notice(self, scope: str, scope_id: str) -> bool:
+        """True the first time a notice is sent for this scope (within the retention)."""
+        return bool(await self._redis.set(keys.notice_sent(scope, scope_id), "1", nx=True, ex=3600))

@@ -19,13 +19,14 @@ import discord
 from discord import app_commands
 from opentelemetry.trace import SpanKind
 
-from switchboard.core.config import ChannelConfig, ConfigStore
+from switchboard.core.config import ChannelConfig, ConfigStore, DoubleTexting
 from switchboard.core.history import ChannelHistory
 from switchboard.core.keys import Stream
 from switchboard.core.metrics import Metrics
 from switchboard.core.tracing import inject_context, tracer
 from switchboard.core.wire import Activation, HistoryMessage, Trigger
 from switchboard.gateway.activations import ActivationQueue
+from switchboard.gateway.busy import ChannelWork
 from switchboard.gateway.commands import CommandServices, install_commands
 from switchboard.gateway.discord_api import DiscordApi, nonce_for
 from switchboard.gateway.live import LiveReplies
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class GatewayDeps:
     queue: ActivationQueue
+    work: ChannelWork
     config: ConfigStore
     limiter: ActivationLimiter
     history: ChannelHistory
@@ -48,6 +50,7 @@ class GatewayDeps:
     poster: ReplyPoster
     commands: CommandServices
     metrics: Metrics
+    queue_notice_over: int = 20  # show the queue position when more activations than this wait
 
 
 def intents() -> discord.Intents:
@@ -121,10 +124,14 @@ class GatewayBot(discord.AutoShardedClient):
         if not await self._admit(message, config):
             self.deps.metrics.gateway_messages.labels(decision="throttled").inc()
             return
+        if not await self._double_text(message, config):
+            self.deps.metrics.gateway_messages.labels(decision="rejected_busy").inc()
+            return
         if await self._enqueue(message, trigger):
             self.deps.metrics.gateway_messages.labels(decision="activated").inc()
             self.deps.metrics.hop_duration.labels(hop="enqueue").observe(time.perf_counter() - started)
             await self._show_typing(str(message.channel.id))
+            await self._show_queue_position(message)
         else:
             self.deps.metrics.gateway_messages.labels(decision="duplicate").inc()
 
@@ -141,6 +148,33 @@ class GatewayBot(discord.AutoShardedClient):
                 log.warning("throttle notice failed: %s", exc)
         return admission.allowed
 
+    async def _double_text(self, message: discord.Message, config: ChannelConfig) -> bool:
+        """Apply the channel's double-texting policy; False when the message must not be queued."""
+        busy = await self.deps.work.in_flight(str(message.channel.id))
+        if not busy or config.double_texting == DoubleTexting.ENQUEUE:
+            return True
+        if config.double_texting == DoubleTexting.REJECT:
+            await self._notice_once(message, ("busy", busy[-1]),
+                                    "✋ I'm still answering here; send that again once I've replied.")
+            return False
+        await self.deps.work.supersede(busy, by=str(message.id), policy=config.double_texting)
+        return True
+
+    async def _show_queue_position(self, message: discord.Message) -> None:
+        waiting = await self.deps.queue.backlog()
+        if waiting > self.deps.queue_notice_over:
+            await self._notice_once(message, ("queue", str(message.id)),
+                                    f"🕒 I'm busy right now: your message is #{waiting} in line.")
+
+    async def _notice_once(self, message: discord.Message, scope: tuple[str, str], text: str) -> None:
+        """Reply with a notice unless this scope already got one (shared by every replica)."""
+        if not await self.deps.queue.first_notice(*scope):
+            return
+        try:
+            await self.api.send_reply(str(message.channel.id), str(message.id), text, nonce_for(f"n{message.id}"))
+        except discord.HTTPException as exc:
+            log.warning("notice failed: %s", exc)
+
     async def _enqueue(self, message: discord.Message, trigger: Trigger) -> bool:
         with tracer().start_as_current_span("on_message", attributes={
             "switchboard.trigger": trigger.value, "discord.channel_id": str(message.channel.id),
@@ -151,6 +185,7 @@ class GatewayBot(discord.AutoShardedClient):
                 activation = _activation(message, trigger, inject_context())
                 if not await self.deps.queue.enqueue(activation):
                     return False
+        await self.deps.work.add(activation.channel_id, activation.id)
         self.deps.live.track(activation)
         return True
 

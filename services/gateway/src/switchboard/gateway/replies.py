@@ -27,6 +27,7 @@ from switchboard.core.keys import STREAM_FIELD, Group, Stream
 from switchboard.core.metrics import Metrics
 from switchboard.core.tracing import extract_context, span_context_of, tracer
 from switchboard.core.wire import HistoryMessage, Outcome, Reply
+from switchboard.gateway.busy import ChannelWork
 from switchboard.gateway.discord_api import DiscordApi, nonce_for
 from switchboard.gateway.formatting import Outgoing, compose
 from switchboard.gateway.live import LiveReplies
@@ -35,6 +36,8 @@ from switchboard.gateway.settings import GatewaySettings
 log = logging.getLogger(__name__)
 
 POSTING_LEASE_MS = 30_000
+
+CUT_SHORT = "↪️ (I stopped this answer: a newer message took its place.)"
 
 OUTCOME_REACTIONS = {
     Outcome.MODEL_UNAVAILABLE: "⚠️",
@@ -49,8 +52,9 @@ OUTCOME_REACTIONS = {
 
 class ReplyPoster:
     def __init__(self, client: aioredis.Redis, api: DiscordApi, live: LiveReplies, history: ChannelHistory,
-                 metrics: Metrics, settings: GatewaySettings) -> None:
+                 work: ChannelWork, metrics: Metrics, settings: GatewaySettings) -> None:
         self._redis = client
+        self._work = work
         self._api = api
         self._live = live
         self._history = history
@@ -126,6 +130,7 @@ class ReplyPoster:
             self._metrics.hop_duration.labels(hop="reply_queue").observe(max(0.0, time.time() - reply.created_at))
             message_ids = await self._deliver(reply)
         await self._mark_posted(reply.activation_id, message_ids)
+        await self._work.done(reply.channel_id, reply.activation_id)
         self._metrics.replies_posted.labels(outcome=reply.outcome.value).inc()
         return True
 
@@ -141,6 +146,8 @@ class ReplyPoster:
     async def _deliver(self, reply: Reply) -> list[int]:
         placeholder = await self._live.finish(reply.activation_id)
         if reply.outcome == Outcome.SILENT and not reply.text:
+            if placeholder is not None:  # a started answer that will not finish (superseded)
+                await self._api.edit(reply.channel_id, placeholder, CUT_SHORT)
             return []
         started = time.perf_counter()
         with tracer().start_as_current_span("POST reply", kind=SpanKind.CLIENT,

@@ -30,6 +30,8 @@ class GatewaySettings(ServiceSettings):
     edit_interval_s: float = Field(default=1.0, ge=0.2)
     # Longer answers are sent as a markdown file instead of a run of messages.
     attach_over_chars: int = Field(default=6000, ge=2000)
+    # Above this many activations waiting for a planner, a new one is told its place in line.
+    queue_notice_over: int = Field(default=20, ge=0)
     max_concurrent_posts: int = Field(default=16, ge=1)
     claim_idle_ms: int = Field(default=30_000, ge=100)
     claim_interval_s: float = Field(default=5.0, gt=0)

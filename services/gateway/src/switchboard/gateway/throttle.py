@@ -39,6 +39,6 @@ class ActivationLimiter:
             return Admission(allowed=True)
         scope, scope_id, _ = scopes[taken.blocked]
         retry_after_s = taken.retry_after_s
-        notify = await self._redis.set(keys.throttle_notice(scope, scope_id), "1", nx=True,
+        notify = await self._redis.set(keys.notice_sent(scope, scope_id), "1", nx=True,
                                        px=max(1, math.ceil(retry_after_s * 1000)))
         return Admission(allowed=False, scope=scope, retry_after_s=retry_after_s, notify=bool(notify))

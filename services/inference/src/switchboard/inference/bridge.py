@@ -8,7 +8,8 @@ prompts and completions stay out of it unless content tracing is on.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
+from contextlib import closing
 from typing import Any, Protocol
 
 import redis
@@ -16,6 +17,7 @@ from celery import Celery
 from opentelemetry.trace import SpanKind
 
 from switchboard.core import keys
+from switchboard.core.errors import Superseded
 from switchboard.core.journal import SyncJournal
 from switchboard.core.keys import Task
 from switchboard.core.metrics import Metrics
@@ -27,7 +29,7 @@ HOP = "inference"
 
 
 class ChatModel(Protocol):
-    def stream_chat(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]: ...
+    def stream_chat(self, request: dict[str, Any]) -> Generator[dict[str, Any], None, None]: ...
 
 
 class InferenceBridge:
@@ -62,20 +64,27 @@ class InferenceBridge:
         started = time.perf_counter()
         text, first_token_s, last_publish, seq = "", None, 0.0, 0
         done: dict[str, Any] = {}
-        for chunk in self._host.stream_chat(_ray_request(request)):
-            if chunk["type"] == "done":
-                done = chunk
-                continue
-            text += chunk["text"]
-            now = time.perf_counter()
-            if first_token_s is None:
-                first_token_s = now - started
-            if request.stream_to and now - last_publish >= self._live_interval_s:
-                self._publish(request.stream_to, seq, text)
-                seq, last_publish = seq + 1, now
+        with closing(self._host.stream_chat(_ray_request(request))) as chunks:  # an early exit cancels
+            for chunk in chunks:
+                if chunk["type"] == "done":
+                    done = chunk
+                    continue
+                text += chunk["text"]
+                now = time.perf_counter()
+                if first_token_s is None:
+                    first_token_s = now - started
+                if request.stream_to and now - last_publish >= self._live_interval_s:
+                    self._stop_if_superseded(request.stream_to)
+                    self._publish(request.stream_to, seq, text)
+                    seq, last_publish = seq + 1, now
         if request.stream_to and seq:
             self._publish(request.stream_to, seq, text)
         return self._result(text, done, first_token_s)
+
+    def _stop_if_superseded(self, activation_id: str) -> None:
+        """A newer message replaced this activation: stop generating (closing the stream cancels it)."""
+        if by := self._live.get(keys.superseded(activation_id)):
+            raise Superseded(f"activation {activation_id} was replaced by {by}")
 
     def _publish(self, activation_id: str, seq: int, text: str) -> None:
         delta = ReplyDelta(activation_id=activation_id, seq=seq, text=text)

@@ -20,7 +20,7 @@ from switchboard.core.redis_client import connect_async
 from switchboard.core.tracing import setup_tracing
 from switchboard.core.workers import instrument_celery
 from switchboard.planner.activations import ActivationStream
-from switchboard.planner.context import ContextServices
+from switchboard.planner.context import ContextServices, Supersession
 from switchboard.planner.dispatch import StepDispatcher
 from switchboard.planner.planner import Planner, PlannerDeps
 from switchboard.planner.replies import ReplyWriter
@@ -47,6 +47,7 @@ def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Me
         history=ChannelHistory(client, settings.history_window),
         metrics=metrics,
         step_timeout_s=settings.step_timeout_s,
+        supersession=Supersession(client),
     )
     deps = PlannerDeps(
         stream=ActivationStream(client, settings.planner_id, settings.claim_idle_ms),

@@ -14,6 +14,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import redis.asyncio as aioredis
+
+from switchboard.core import keys
+from switchboard.core.errors import Superseded
 from switchboard.core.history import ChannelHistory
 from switchboard.core.journal import Journal
 from switchboard.core.metrics import Metrics
@@ -40,6 +44,18 @@ from switchboard.planner.dispatch import StepDispatcher
 from switchboard.planner.waiter import StepWaiter
 
 
+class Supersession:
+    """Whether a newer message replaced an activation (the gateway's interrupt and merge policies)."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._redis = client
+
+    async def check(self, activation_id: str) -> None:
+        """Raise `Superseded` when the activation was replaced."""
+        if by := await self._redis.get(keys.superseded(activation_id)):
+            raise Superseded(f"activation {activation_id} was replaced by {by}")
+
+
 @dataclass(frozen=True)
 class ContextServices:
     """What every StepContext of one planner shares."""
@@ -50,6 +66,7 @@ class ContextServices:
     history: ChannelHistory
     metrics: Metrics
     step_timeout_s: float
+    supersession: Supersession
 
 
 class StepContext:
@@ -105,6 +122,7 @@ class StepContext:
         with tracer().start_as_current_span(f"step {step}"):
             if (recorded := await self._recorded(step)) is not None:
                 return recorded
+            await self._services.supersession.check(self.activation.id)  # no new work for a replaced activation
             request = StepRequest(activation_id=self.activation.id, step=step,
                                   reply_to=self._services.waiter.channel, payload=payload)
             await self._services.dispatcher.send(request)

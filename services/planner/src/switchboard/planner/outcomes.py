@@ -6,12 +6,14 @@ from switchboard.core.errors import (
     InferenceError,
     InvalidPayload,
     StepTimeout,
+    Superseded,
     SwitchboardError,
     ToolError,
 )
 from switchboard.core.wire import Outcome
 
 _BUCKETS: tuple[tuple[type[SwitchboardError], Outcome], ...] = (
+    (Superseded, Outcome.SILENT),  # deliberate: the newer message gets the answer
     (StepTimeout, Outcome.BUDGET_EXCEEDED),
     (InferenceError, Outcome.MODEL_UNAVAILABLE),
     (ToolError, Outcome.TOOL_FAILED),
@@ -35,5 +37,7 @@ def outcome_for(error: BaseException) -> Outcome:
 
 
 def user_text(outcome: Outcome, error: BaseException) -> str:
+    if outcome == Outcome.SILENT:
+        return ""
     code = error.code if isinstance(error, SwitchboardError) else "internal_error"
     return f"{_TEXT.get(outcome, _TEXT[Outcome.FAILED])} (`{code}`)"

@@ -155,6 +155,7 @@ class Planner:
     async def _activate(self, ctx: StepContext, selector: str) -> CallsystemRun:
         package_id, _, version = selector.partition("@")
         try:
+            await self._deps.services.supersession.check(ctx.activation.id)
             callsystem = self._deps.registry.resolve(selector)
             package_id, version = callsystem.package_id, callsystem.version
             return CallsystemRun(package_id, version, await callsystem.activate(ctx))

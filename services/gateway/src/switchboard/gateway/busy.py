@@ -1,0 +1,48 @@
+"""Which activations of a channel are in flight, and what a new message does to them.
+
+The double-texting policy of the channel decides: `enqueue` (queue behind them), `reject` (tell the
+user once and queue nothing), `interrupt` (stop them: the newer message takes their place), `merge`
+(stop those that have not started yet, so a burst of messages gets one answer that sees them all).
+"""
+
+from __future__ import annotations
+
+import time
+
+import redis.asyncio as aioredis
+
+from switchboard.core import keys
+from switchboard.core.config import DoubleTexting
+
+# An activation still listed after this long is assumed lost, so it cannot block a channel forever.
+STALE_AFTER_S = 15 * 60
+
+
+class ChannelWork:
+    def __init__(self, client: aioredis.Redis, retention_s: int) -> None:
+        self._redis = client
+        self._retention_s = retention_s
+
+    async def in_flight(self, channel_id: str) -> list[str]:
+        key = keys.busy(channel_id)
+        await self._redis.zremrangebyscore(key, "-inf", time.time() - STALE_AFTER_S)
+        return list(await self._redis.zrange(key, 0, -1))
+
+    async def add(self, channel_id: str, activation_id: str) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(keys.busy(channel_id), {activation_id: time.time()})
+            pipe.expire(keys.busy(channel_id), STALE_AFTER_S)
+            await pipe.execute()
+
+    async def done(self, channel_id: str, activation_id: str) -> None:
+        await self._redis.zrem(keys.busy(channel_id), activation_id)
+
+    async def supersede(self, activation_ids: list[str], by: str, policy: DoubleTexting) -> list[str]:
+        """Stop activations a newer one replaces; returns those stopped (merge spares started ones)."""
+        stopped = []
+        for activation_id in activation_ids:
+            if policy == DoubleTexting.MERGE and await self._redis.exists(keys.journal(activation_id)):
+                continue  # already running: its answer comes, the new message is answered after it
+            await self._redis.set(keys.superseded(activation_id), by, ex=self._retention_s)
+            stopped.append(activation_id)
+        return stopped
