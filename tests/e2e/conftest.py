@@ -53,3 +53,9 @@ def emulator(stack: Stack) -> EmulatorClient:
 def store(stack: Stack) -> redis.Redis:
     return redis.Redis.from_url(stack.redis_url, decode_responses=True)
 
+
+
+@pytest.fixture(scope="session")
+def store_bytes(stack: Stack) -> redis.Redis:
+    """The same Redis, for binary values (blobs)."""
+    return redis.Redis.from_url(stack.redis_url)

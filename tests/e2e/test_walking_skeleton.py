@@ -19,9 +19,12 @@ def bot_messages_replying_to(emulator: EmulatorClient, message_id: str) -> list[
 
 
 def wait_for_posted_reply(store: redis.Redis, emulator: EmulatorClient, message_id: str) -> dict:
-    """The bot's reply to `message_id`, once the gateway has marked it posted."""
+    """The bot's answer to `message_id`, once the gateway has marked it posted; fails if there are two.
+
+    Answers carry the activation's nonce; notices (throttled, files skipped, ...) carry their own.
+    """
     wait_until(lambda: store.exists(keys.posted(message_id)), REPLY_TIMEOUT, f"a reply to {message_id}")
-    replies = bot_messages_replying_to(emulator, message_id)
+    replies = [m for m in bot_messages_replying_to(emulator, message_id) if m.get("nonce") == message_id]
     assert len(replies) == 1, replies
     return replies[0]
 

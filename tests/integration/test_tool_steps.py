@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
 
+from switchboard.core.blobs import BlobStore
 from switchboard.core.celery_app import make_celery
 from switchboard.core.errors import InvalidToolArguments, UnknownTool
 from switchboard.core.history import ChannelHistory
@@ -51,7 +52,7 @@ async def context(redis_url: str, celery_app: Celery):
     listener = asyncio.create_task(waiter.listen())
     services = ContextServices(journal=journal, waiter=waiter, dispatcher=StepDispatcher(celery_app),
                                history=ChannelHistory(client, 10), metrics=Metrics(), step_timeout_s=20,
-                               supersession=Supersession(client))
+                               supersession=Supersession(client), blobs=BlobStore(client, 60))
     yield lambda: StepContext(ACTIVATION, Persona("p", "be brief"), services)
     listener.cancel()
     await waiter.close()

@@ -146,3 +146,8 @@ def busy(channel_id: str) -> str:
 def superseded(activation_id: str) -> str:
     """Present when a newer message replaced this activation (interrupt / merge): the planner stops it."""
     return f"{PREFIX}:superseded:{activation_id}"
+
+
+def blob(sha256: str) -> str:
+    """Bytes of a content-addressed blob."""
+    return f"{PREFIX}:blob:{sha256}"

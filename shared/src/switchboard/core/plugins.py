@@ -17,6 +17,7 @@ from datetime import date
 from importlib.metadata import entry_points
 from typing import Any, ClassVar, Protocol
 
+from switchboard.core.blobs import BlobStore
 from switchboard.core.errors import PluginLoadError, UnknownCallsystem
 from switchboard.core.wire import Activation, ChatMessage, HistoryMessage, InferenceResult, Outcome, Reply
 
@@ -39,6 +40,7 @@ class CallContext(Protocol):
 
     activation: Activation
     persona: Persona
+    blobs: BlobStore  # attachments' bytes, by `AttachmentRef.sha256`
 
     async def history(self, limit: int = 20) -> list[HistoryMessage]: ...
 

@@ -12,9 +12,10 @@ import redis.asyncio as aioredis
 from switchboard.core.settings import ServiceSettings
 
 
-def connect_async(settings: ServiceSettings) -> aioredis.Redis:
+def connect_async(settings: ServiceSettings, decode_responses: bool = True) -> aioredis.Redis:
+    """A client for text (JSON) values; `decode_responses=False` for bytes (blobs)."""
     pool = aioredis.BlockingConnectionPool.from_url(
-        settings.redis_url, decode_responses=True, max_connections=settings.redis_max_connections,
+        settings.redis_url, decode_responses=decode_responses, max_connections=settings.redis_max_connections,
         timeout=settings.redis_pool_timeout_s)
     return aioredis.Redis(connection_pool=pool)
 

@@ -90,6 +90,20 @@ class HistoryMessage(WireModel):
     created_at: float
 
 
+class AttachmentRef(WireModel):
+    """A file from the triggering message (or the message it replies to), stored as a blob."""
+
+    kind: Literal["attachment"] = "attachment"
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    media: Literal["image", "text"]
+    width: int | None = None
+    height: int | None = None
+    from_reply: bool = False  # attached to the replied-to message, not the trigger
+
+
 class Activation(WireModel):
     """A Discord message that met the activation policy, queued for a planner."""
 
@@ -104,6 +118,7 @@ class Activation(WireModel):
     author_name: str
     content: str
     reply_to_message_id: str | None = None
+    attachments: tuple[AttachmentRef, ...] = ()
     accepted_at: float = Field(default_factory=time.time)
     trace_context: dict[str, str] = Field(default_factory=dict)
 

@@ -8,6 +8,7 @@ import signal
 
 import redis.asyncio as aioredis
 
+from switchboard.core.blobs import BlobStore
 from switchboard.core.config import ChannelConfig, ConfigStore
 from switchboard.core.errors import ConfigError
 from switchboard.core.history import ChannelHistory
@@ -18,6 +19,7 @@ from switchboard.core.redis_client import connect_async
 from switchboard.core.tracing import setup_tracing
 from switchboard.gateway import health
 from switchboard.gateway.activations import ActivationQueue
+from switchboard.gateway.attachments import AttachmentIntake
 from switchboard.gateway.bot import GatewayBot, GatewayDeps
 from switchboard.gateway.busy import ChannelWork
 from switchboard.gateway.commands import CommandServices
@@ -43,7 +45,9 @@ def token_for(settings: GatewaySettings) -> str:
     return settings.emulator_token.get_secret_value()
 
 
-def build_bot(settings: GatewaySettings, client: aioredis.Redis, metrics: Metrics) -> GatewayBot:
+def build_bot(settings: GatewaySettings, client: aioredis.Redis, metrics: Metrics,
+              blob_client: aioredis.Redis | None = None) -> GatewayBot:
+    """The gateway client and its dependencies; `blob_client` (bytes, not decoded) stores attachments."""
     history = ChannelHistory(client, settings.history_limit)
     work = ChannelWork(client, settings.posted_retention_s)
     config = ConfigStore(client, ChannelConfig(user_rate=settings.user_rate, guild_rate=settings.guild_rate))
@@ -52,6 +56,7 @@ def build_bot(settings: GatewaySettings, client: aioredis.Redis, metrics: Metric
         live = LiveReplies(client, api, settings.edit_interval_s, settings.posted_retention_s)
         return GatewayDeps(
             queue=ActivationQueue(client, settings.posted_retention_s), work=work, config=config,
+            attachments=AttachmentIntake(BlobStore(blob_client or client, settings.posted_retention_s)),
             limiter=ActivationLimiter(client), history=history, live=live,
             poster=ReplyPoster(client, api, live, history, work, metrics, settings),
             commands=CommandServices(client, config, PersonaStore(client), history), metrics=metrics,
@@ -67,7 +72,8 @@ async def serve(settings: GatewaySettings) -> None:
     token = token_for(settings)
     metrics = Metrics()
     client = connect_async(settings)
-    bot = build_bot(settings, client, metrics)
+    blob_client = connect_async(settings, decode_responses=False)
+    bot = build_bot(settings, client, metrics, blob_client)
     endpoints = await health.serve(health.build_app(bot, metrics), settings.metrics_host, settings.metrics_port)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -77,6 +83,7 @@ async def serve(settings: GatewaySettings) -> None:
     finally:
         await endpoints.cleanup()
         await client.aclose()
+        await blob_client.aclose()
 
 
 def main() -> None:

@@ -24,8 +24,9 @@ from switchboard.core.history import ChannelHistory
 from switchboard.core.keys import Stream
 from switchboard.core.metrics import Metrics
 from switchboard.core.tracing import inject_context, tracer
-from switchboard.core.wire import Activation, HistoryMessage, Trigger
+from switchboard.core.wire import Activation, AttachmentRef, HistoryMessage, Trigger
 from switchboard.gateway.activations import ActivationQueue
+from switchboard.gateway.attachments import AttachmentIntake, skipped_notice
 from switchboard.gateway.busy import ChannelWork
 from switchboard.gateway.commands import CommandServices, install_commands
 from switchboard.gateway.discord_api import DiscordApi, nonce_for
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 class GatewayDeps:
     queue: ActivationQueue
     work: ChannelWork
+    attachments: AttachmentIntake
     config: ConfigStore
     limiter: ActivationLimiter
     history: ChannelHistory
@@ -127,7 +129,10 @@ class GatewayBot(discord.AutoShardedClient):
         if not await self._double_text(message, config):
             self.deps.metrics.gateway_messages.labels(decision="rejected_busy").inc()
             return
-        if await self._enqueue(message, trigger):
+        files, skipped = await self.deps.attachments.take(message)
+        if skipped:
+            await self._notice_once(message, ("files", str(message.id)), skipped_notice(skipped))
+        if await self._enqueue(message, trigger, files):
             self.deps.metrics.gateway_messages.labels(decision="activated").inc()
             self.deps.metrics.hop_duration.labels(hop="enqueue").observe(time.perf_counter() - started)
             await self._show_typing(str(message.channel.id))
@@ -171,18 +176,19 @@ class GatewayBot(discord.AutoShardedClient):
         if not await self.deps.queue.first_notice(*scope):
             return
         try:
-            await self.api.send_reply(str(message.channel.id), str(message.id), text, nonce_for(f"n{message.id}"))
+            nonce = nonce_for(f"{scope[0][0]}{message.id}")  # one nonce per kind of notice
+            await self.api.send_reply(str(message.channel.id), str(message.id), text, nonce)
         except discord.HTTPException as exc:
             log.warning("notice failed: %s", exc)
 
-    async def _enqueue(self, message: discord.Message, trigger: Trigger) -> bool:
+    async def _enqueue(self, message: discord.Message, trigger: Trigger, files: list[AttachmentRef]) -> bool:
         with tracer().start_as_current_span("on_message", attributes={
             "switchboard.trigger": trigger.value, "discord.channel_id": str(message.channel.id),
             "switchboard.activation_id": str(message.id)}):
             with tracer().start_as_current_span(f"send {Stream.ACTIVATIONS.value}", kind=SpanKind.PRODUCER,
                                                 attributes={"messaging.system": "redis",
                                                             "messaging.destination.name": Stream.ACTIVATIONS.value}):
-                activation = _activation(message, trigger, inject_context())
+                activation = _activation(message, trigger, inject_context(), files)
                 if not await self.deps.queue.enqueue(activation):
                     return False
         await self.deps.work.add(activation.channel_id, activation.id)
@@ -203,14 +209,16 @@ def throttle_notice(admission: Admission) -> str:
     return f"⏳ You're sending messages faster than I can answer; I'll take new ones from you in {wait}."
 
 
-def _activation(message: discord.Message, trigger: Trigger, trace_context: dict[str, str]) -> Activation:
+def _activation(message: discord.Message, trigger: Trigger, trace_context: dict[str, str],
+                files: list[AttachmentRef]) -> Activation:
     reference = message.reference.message_id if message.reference else None
     return Activation(
         id=str(message.id), trigger=trigger, guild_id=str(message.guild.id) if message.guild else None,
         channel_id=str(message.channel.id), thread_parent_id=parent_of(message.channel),
         message_id=str(message.id), author_id=str(message.author.id),
         author_name=message.author.display_name, content=message.clean_content,
-        reply_to_message_id=str(reference) if reference else None, trace_context=trace_context)
+        reply_to_message_id=str(reference) if reference else None, attachments=tuple(files),
+        trace_context=trace_context)
 
 
 def _history_entry(message: discord.Message) -> HistoryMessage:

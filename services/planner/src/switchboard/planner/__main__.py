@@ -8,6 +8,7 @@ import signal
 import redis.asyncio as aioredis
 
 from switchboard.core import keys
+from switchboard.core.blobs import BlobStore
 from switchboard.core.celery_app import make_celery
 from switchboard.core.config import ConfigStore
 from switchboard.core.history import ChannelHistory
@@ -38,7 +39,8 @@ def build_registry() -> CallsystemRegistry:
 
 
 def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Metrics,
-                  registry: CallsystemRegistry | None = None) -> Planner:
+                  registry: CallsystemRegistry | None = None, blob_client: aioredis.Redis | None = None) -> Planner:
+    """The planner and its dependencies; `blob_client` (bytes, not decoded) reads attachments."""
     journal = Journal(client)
     services = ContextServices(
         journal=journal,
@@ -48,6 +50,7 @@ def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Me
         metrics=metrics,
         step_timeout_s=settings.step_timeout_s,
         supersession=Supersession(client),
+        blobs=BlobStore(blob_client or client, settings.record_retention_s),
     )
     deps = PlannerDeps(
         stream=ActivationStream(client, settings.planner_id, settings.claim_idle_ms),
@@ -62,7 +65,8 @@ async def serve(settings: PlannerSettings) -> None:
     metrics = Metrics()
     metrics.serve(settings.metrics_host, settings.metrics_port)
     client = connect_async(settings)
-    planner = build_planner(settings, client, metrics)
+    blob_client = connect_async(settings, decode_responses=False)
+    planner = build_planner(settings, client, metrics, blob_client=blob_client)
     await planner.announce_callsystems(client)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -72,6 +76,7 @@ async def serve(settings: PlannerSettings) -> None:
         await planner.run(stop)
     finally:
         await client.aclose()
+        await blob_client.aclose()
 
 
 def main() -> None:

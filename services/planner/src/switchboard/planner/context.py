@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 
 from switchboard.core import keys
+from switchboard.core.blobs import BlobStore
 from switchboard.core.errors import Superseded
 from switchboard.core.history import ChannelHistory
 from switchboard.core.journal import Journal
@@ -67,6 +68,7 @@ class ContextServices:
     metrics: Metrics
     step_timeout_s: float
     supersession: Supersession
+    blobs: BlobStore
 
 
 class StepContext:
@@ -74,6 +76,7 @@ class StepContext:
         self.activation = activation
         self.persona = persona
         self._services = services
+        self.blobs = services.blobs  # content-addressed, so reads need no journaling
         self._counters: Counter[str] = Counter()
         self.timings: list[StepTiming] = []
 

@@ -22,7 +22,10 @@ class Legacy(Callsystem):
         # The time comes from the clock tool, so it is journaled: a replay sees the original time.
         clock = await ctx.tool("clock", {})
         system = ctx.persona.instructions.replace("{time}", clock["iso"])
-        messages = [ChatMessage(role="system", content=system), *conversation(history, ctx.activation)]
+        turns = conversation(history, ctx.activation)
+        if notes := await attachment_notes(ctx):
+            turns[-1] = ChatMessage(role="user", content=f"{turns[-1].content}\n\n{notes}")
+        messages = [ChatMessage(role="system", content=system), *turns]
         result = await ctx.infer(messages, max_tokens=self.max_tokens, stream=True)
         text = result.text.strip()
         return ctx.reply(text) if text else ctx.reply("", Outcome.SILENT)
@@ -40,3 +43,25 @@ def _turn(message: HistoryMessage) -> ChatMessage:
     if message.from_self:
         return ChatMessage(role="assistant", content=message.content)
     return ChatMessage(role="user", content=f"{message.author_name}: {message.content}")
+
+
+TEXT_FILE_CHARS = 4000
+
+
+async def attachment_notes(ctx: CallContext) -> str:
+    """The attached files as the model sees them: text files inline (capped), images by name and size."""
+    notes = []
+    for ref in ctx.activation.attachments:
+        where = " (on the replied-to message)" if ref.from_reply else ""
+        if ref.media == "image":
+            size = f", {ref.width}×{ref.height}" if ref.width and ref.height else ""
+            notes.append(f"[image {ref.filename}{size}{where}]")
+            continue
+        data = await ctx.blobs.get(ref.sha256)
+        if data is None:
+            notes.append(f"[file {ref.filename}{where}: no longer available]")
+            continue
+        text = data.decode("utf-8", errors="replace")
+        cut = "\n[…truncated]" if len(text) > TEXT_FILE_CHARS else ""
+        notes.append(f"[file {ref.filename}{where}]\n{text[:TEXT_FILE_CHARS]}{cut}")
+    return "\n\n".join(notes)

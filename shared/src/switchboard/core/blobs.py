@@ -1,0 +1,42 @@
+"""Content-addressed blobs: large payloads (files, images) stored once under `sb:blob:<sha256>`.
+
+Messages carry a `BlobRef`, never the bytes. Storing is `SET NX`, so a blob already present (the same
+image posted twice, a retried upload) is not written again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+import redis.asyncio as aioredis
+
+from switchboard.core import keys
+from switchboard.core.wire import WireModel
+
+
+class BlobRef(WireModel):
+    kind: Literal["blob_ref"] = "blob_ref"
+    sha256: str
+    size: int
+    content_type: str
+
+
+class BlobStore:
+    """Blob bytes live in Redis; the client must not decode responses (use `connect_async(..., raw)`)."""
+
+    def __init__(self, client: aioredis.Redis, retention_s: int) -> None:
+        self._redis = client
+        self._retention_s = retention_s
+
+    async def put(self, data: bytes, content_type: str) -> BlobRef:
+        digest = hashlib.sha256(data).hexdigest()
+        await self._redis.set(keys.blob(digest), data, nx=True, ex=self._retention_s)
+        return BlobRef(sha256=digest, size=len(data), content_type=content_type)
+
+    async def get(self, sha256: str) -> bytes | None:
+        """The blob's bytes, or None when it expired (or does not match its address)."""
+        data = await self._redis.get(keys.blob(sha256))
+        if data is not None and hashlib.sha256(data).hexdigest() != sha256:
+            return None  # never hand out bytes that do not match their address
+        return data
