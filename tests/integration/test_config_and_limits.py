@@ -6,8 +6,11 @@ import asyncio
 
 from switchboard.core import keys
 from switchboard.core.config import ChannelConfig, ChannelMode, ConfigPatch, ConfigStore, DoubleTexting, RateLimit
+from switchboard.core.keys import Group, Stream
 from switchboard.core.redis_client import connect_async
 from switchboard.core.settings import ServiceSettings
+from switchboard.core.wire import Activation, Trigger
+from switchboard.gateway.activations import ActivationQueue
 from switchboard.gateway.busy import ChannelWork
 from switchboard.gateway.throttle import ActivationLimiter
 
@@ -77,4 +80,18 @@ async def test_merge_spares_started_activations_interrupt_does_not(redis_url: st
     assert await work.supersede(["a1"], by="a4", policy=DoubleTexting.INTERRUPT) == ["a1"]
     await work.done("c1", "a1")
     assert await work.in_flight("c1") == ["a2"]
+    await client.aclose()
+
+
+async def test_backlog_counts_activations_no_planner_has_taken(redis_url: str) -> None:
+    client = connect_async(ServiceSettings(redis_url=redis_url))
+    queue = ActivationQueue(client, retention_s=60)
+    for i in range(3):
+        await queue.enqueue(Activation(id=f"b{i}", trigger=Trigger.MENTION, channel_id="c", message_id=f"b{i}",
+                                       author_id="u", author_name="u", content="hi"))
+    assert await queue.backlog() == 3  # no consumer group yet: everything waits
+    await client.xgroup_create(Stream.ACTIVATIONS, Group.PLANNERS, id="0")
+    await client.xreadgroup(Group.PLANNERS, "p1", {Stream.ACTIVATIONS: ">"}, count=2)
+    assert await queue.backlog() == 1
+    assert await queue.first_notice("queue", "b2") and not await queue.first_notice("queue", "b2")
     await client.aclose()
