@@ -34,6 +34,10 @@ class ActivationQueue:
             args=[STREAM_FIELD, activation.to_json(), self._retention_s])
         return entry_id is not None
 
+    async def accepted(self, activation_id: str) -> bool:
+        """Whether this activation was enqueued before (a replayed Discord event must not count twice)."""
+        return bool(await self._redis.exists(keys.accepted(activation_id)))
+
     async def backlog(self) -> int:
         """Activations queued and not yet taken by a planner."""
         groups = await self._redis.xinfo_groups(Stream.ACTIVATIONS)

@@ -123,6 +123,9 @@ class GatewayBot(discord.AutoShardedClient):
         if trigger is None:
             self.deps.metrics.gateway_messages.labels(decision="ignored").inc()
             return
+        if await self.deps.queue.accepted(str(message.id)):  # a replayed event: decided already
+            self.deps.metrics.gateway_messages.labels(decision="duplicate").inc()
+            return
         if not await self._admit(message, config):
             self.deps.metrics.gateway_messages.labels(decision="throttled").inc()
             return
