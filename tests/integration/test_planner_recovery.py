@@ -99,7 +99,7 @@ def test_planner_killed_mid_activation_is_taken_over_with_one_reply(backend: Bac
     record = ActivationRecord.from_json(backend.redis.get(keys.record("5001")))
     assert record.planner_id == "planner-b"
     resumed = {step.step: step.from_journal for step in record.steps}
-    assert resumed == {"history:0": True, "tool:clock:0": True, "infer:0": False}
+    assert {"history:0": True, "tool:clock:0": True, "infer:0": False}.items() <= resumed.items()
 
 
 def test_same_activation_queued_twice_gets_one_reply(backend: Backend) -> None:

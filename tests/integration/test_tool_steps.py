@@ -15,6 +15,7 @@ from switchboard.core.celery_app import make_celery
 from switchboard.core.errors import InvalidToolArguments, UnknownTool
 from switchboard.core.history import ChannelHistory
 from switchboard.core.journal import Journal, SyncJournal
+from switchboard.core.memory import MemoryStore
 from switchboard.core.metrics import Metrics
 from switchboard.core.plugins import Persona
 from switchboard.core.settings import ServiceSettings
@@ -52,7 +53,8 @@ async def context(redis_url: str, celery_app: Celery):
     listener = asyncio.create_task(waiter.listen())
     services = ContextServices(journal=journal, waiter=waiter, dispatcher=StepDispatcher(celery_app),
                                history=ChannelHistory(client, 10), metrics=Metrics(), step_timeout_s=20,
-                               supersession=Supersession(client), blobs=BlobStore(client, 60))
+                               supersession=Supersession(client), blobs=BlobStore(client, 60),
+                               memory=MemoryStore(client))
     yield lambda: StepContext(ACTIVATION, Persona("p", "be brief"), services)
     listener.cancel()
     await waiter.close()

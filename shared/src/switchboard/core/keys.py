@@ -151,3 +151,8 @@ def superseded(activation_id: str) -> str:
 def blob(sha256: str) -> str:
     """Bytes of a content-addressed blob."""
     return f"{PREFIX}:blob:{sha256}"
+
+
+def memory(scope: str, owner: str) -> str:
+    """Hash of a user's or channel's remembered values (JSON)."""
+    return f"{PREFIX}:memory:{scope}:{owner}"

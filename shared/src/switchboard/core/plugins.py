@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import logging
 import pkgutil
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date
 from importlib.metadata import entry_points
@@ -19,6 +21,7 @@ from typing import Any, ClassVar, Protocol
 
 from switchboard.core.blobs import BlobStore
 from switchboard.core.errors import PluginLoadError, UnknownCallsystem
+from switchboard.core.memory import MemoryScope
 from switchboard.core.wire import Activation, ChatMessage, HistoryMessage, InferenceResult, Outcome, Reply
 
 ENTRY_POINT_GROUP = "switchboard.callsystems"
@@ -41,6 +44,7 @@ class CallContext(Protocol):
     activation: Activation
     persona: Persona
     blobs: BlobStore  # attachments' bytes, by `AttachmentRef.sha256`
+    log: logging.LoggerAdapter[logging.Logger]
 
     async def history(self, limit: int = 20) -> list[HistoryMessage]: ...
 
@@ -48,6 +52,14 @@ class CallContext(Protocol):
                     temperature: float = 0.7, stream: bool = True) -> InferenceResult: ...
 
     async def tool(self, name: str, arguments: dict[str, Any]) -> Any: ...
+
+    async def gather(self, *steps: Awaitable[Any]) -> list[Any]: ...
+
+    async def recall(self, key: str, *, scope: MemoryScope = "user") -> Any: ...
+
+    async def remember(self, key: str, value: Any, *, scope: MemoryScope = "user") -> None: ...
+
+    async def forget_history(self) -> None: ...
 
     def reply(self, text: str, outcome: Outcome = Outcome.REPLIED) -> Reply: ...
 

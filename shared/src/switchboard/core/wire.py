@@ -118,6 +118,7 @@ class Activation(WireModel):
     author_name: str
     content: str
     reply_to_message_id: str | None = None
+    replied_to: HistoryMessage | None = None  # the message this one replies to, when Discord sent it
     attachments: tuple[AttachmentRef, ...] = ()
     accepted_at: float = Field(default_factory=time.time)
     trace_context: dict[str, str] = Field(default_factory=dict)
@@ -170,8 +171,16 @@ class HistoryWindow(WireModel):
     messages: tuple[HistoryMessage, ...] = ()
 
 
+class MemoryValue(WireModel):
+    """A value read from or written to memory, journaled so a replay sees the same value."""
+
+    kind: Literal["memory_value"] = "memory_value"
+    key: str
+    value: Any = None
+
+
 StepPayload = Annotated[ToolCall | InferenceRequest, Field(discriminator="kind")]
-StepOutput = Annotated[ToolResult | InferenceResult | HistoryWindow, Field(discriminator="kind")]
+StepOutput = Annotated[ToolResult | InferenceResult | HistoryWindow | MemoryValue, Field(discriminator="kind")]
 
 
 class StepRequest(WireModel):

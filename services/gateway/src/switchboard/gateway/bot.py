@@ -115,7 +115,7 @@ class GatewayBot(discord.AutoShardedClient):
         assert self.user is not None
         started = time.perf_counter()
         if message.author.id != self.user.id:
-            await self.deps.history.append(str(message.channel.id), _history_entry(message))
+            await self.deps.history.append(str(message.channel.id), _history_entry(message, self.user.id))
         facts = facts_of(message, self.user.id)
         config = await self.deps.config.resolve(
             str(message.guild.id) if message.guild else None, facts.channel_id, facts.parent_id)
@@ -191,7 +191,7 @@ class GatewayBot(discord.AutoShardedClient):
             with tracer().start_as_current_span(f"send {Stream.ACTIVATIONS.value}", kind=SpanKind.PRODUCER,
                                                 attributes={"messaging.system": "redis",
                                                             "messaging.destination.name": Stream.ACTIVATIONS.value}):
-                activation = _activation(message, trigger, inject_context(), files)
+                activation = _activation(message, trigger, inject_context(), files, self.user.id)
                 if not await self.deps.queue.enqueue(activation):
                     return False
         await self.deps.work.add(activation.channel_id, activation.id)
@@ -213,21 +213,24 @@ def throttle_notice(admission: Admission) -> str:
 
 
 def _activation(message: discord.Message, trigger: Trigger, trace_context: dict[str, str],
-                files: list[AttachmentRef]) -> Activation:
+                files: list[AttachmentRef], bot_id: int) -> Activation:
     reference = message.reference.message_id if message.reference else None
+    replied = message.reference.resolved if message.reference else None
     return Activation(
         id=str(message.id), trigger=trigger, guild_id=str(message.guild.id) if message.guild else None,
         channel_id=str(message.channel.id), thread_parent_id=parent_of(message.channel),
         message_id=str(message.id), author_id=str(message.author.id),
         author_name=message.author.display_name, content=message.clean_content,
         reply_to_message_id=str(reference) if reference else None, attachments=tuple(files),
+        replied_to=_history_entry(replied, bot_id) if isinstance(replied, discord.Message) else None,
         trace_context=trace_context)
 
 
-def _history_entry(message: discord.Message) -> HistoryMessage:
+def _history_entry(message: discord.Message, bot_id: int) -> HistoryMessage:
     return HistoryMessage(
         message_id=str(message.id), author_id=str(message.author.id), author_name=message.author.display_name,
-        content=message.clean_content, created_at=message.created_at.timestamp())
+        content=message.clean_content, created_at=message.created_at.timestamp(),
+        from_self=message.author.id == bot_id)
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:

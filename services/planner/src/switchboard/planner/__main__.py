@@ -14,6 +14,7 @@ from switchboard.core.config import ConfigStore
 from switchboard.core.history import ChannelHistory
 from switchboard.core.journal import Journal
 from switchboard.core.logs import setup_logging
+from switchboard.core.memory import MemoryStore
 from switchboard.core.metrics import Metrics
 from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import CallsystemRegistry
@@ -51,6 +52,7 @@ def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Me
         step_timeout_s=settings.step_timeout_s,
         supersession=Supersession(client),
         blobs=BlobStore(blob_client or client, settings.record_retention_s),
+        memory=MemoryStore(client),
     )
     deps = PlannerDeps(
         stream=ActivationStream(client, settings.planner_id, settings.claim_idle_ms),

@@ -8,6 +8,8 @@ Celery task with id `<activation>:<step>`) and its result is journaled first-wri
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -21,6 +23,7 @@ from switchboard.core.blobs import BlobStore
 from switchboard.core.errors import Superseded
 from switchboard.core.history import ChannelHistory
 from switchboard.core.journal import Journal
+from switchboard.core.memory import MemoryScope, MemoryStore
 from switchboard.core.metrics import Metrics
 from switchboard.core.plugins import Persona
 from switchboard.core.tracing import tracer
@@ -31,6 +34,7 @@ from switchboard.core.wire import (
     HistoryWindow,
     InferenceRequest,
     InferenceResult,
+    MemoryValue,
     Outcome,
     Reply,
     StepOutput,
@@ -43,6 +47,9 @@ from switchboard.core.wire import (
 )
 from switchboard.planner.dispatch import StepDispatcher
 from switchboard.planner.waiter import StepWaiter
+
+T = TypeVar("T")
+log = logging.getLogger("switchboard.callsystem")
 
 
 class Supersession:
@@ -69,6 +76,7 @@ class ContextServices:
     step_timeout_s: float
     supersession: Supersession
     blobs: BlobStore
+    memory: MemoryStore
 
 
 class StepContext:
@@ -77,6 +85,8 @@ class StepContext:
         self.persona = persona
         self._services = services
         self.blobs = services.blobs  # content-addressed, so reads need no journaling
+        self.log = logging.LoggerAdapter(log, {"activation_id": activation.id})
+        self.tracer = tracer()
         self._counters: Counter[str] = Counter()
         self.timings: list[StepTiming] = []
 
@@ -99,6 +109,40 @@ class StepContext:
     async def tool(self, name: str, arguments: dict[str, Any]) -> Any:
         result = await self._remote_step(self._next_key(f"tool:{name}"), ToolCall(name=name, arguments=arguments))
         return _output(result, ToolResult).output
+
+    async def gather(self, *steps: Awaitable[T]) -> list[T]:
+        """Run steps as one parallel wave. Step keys are taken in argument order, so they stay deterministic."""
+        return list(await asyncio.gather(*steps))
+
+    async def recall(self, key: str, *, scope: MemoryScope = "user") -> Any:
+        """What was remembered under `key` for the author (or the channel); None if nothing."""
+        owner = self._owner(scope)
+
+        async def read() -> MemoryValue:
+            return MemoryValue(key=key, value=await self._services.memory.get(scope, owner, key))
+
+        return _output(await self._local_step(self._next_key(f"recall:{scope}"), read), MemoryValue).value
+
+    async def remember(self, key: str, value: Any, *, scope: MemoryScope = "user") -> None:
+        """Keep a JSON value for the author (or the channel), for later activations."""
+        owner = self._owner(scope)
+
+        async def write() -> MemoryValue:
+            await self._services.memory.set(scope, owner, key, value)
+            return MemoryValue(key=key, value=value)
+
+        await self._local_step(self._next_key(f"remember:{scope}"), write)
+
+    async def forget_history(self) -> None:
+        """Clear the channel's history (journaled: done once even if the activation is resumed)."""
+        async def clear() -> MemoryValue:
+            await self._services.history.clear(self.activation.channel_id)
+            return MemoryValue(key="history", value=None)
+
+        await self._local_step(self._next_key("forget"), clear)
+
+    def _owner(self, scope: MemoryScope) -> str:
+        return self.activation.author_id if scope == "user" else self.activation.channel_id
 
     def reply(self, text: str, outcome: Outcome = Outcome.REPLIED) -> Reply:
         a = self.activation
@@ -147,9 +191,6 @@ class StepContext:
         if result.error is not None:
             raise result.error.to_exception()
         return result
-
-
-T = TypeVar("T")
 
 
 def _output(result: StepResult, expected: type[T]) -> T:

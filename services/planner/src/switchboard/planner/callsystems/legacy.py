@@ -1,4 +1,9 @@
-"""`cs.switchboard.legacy`: persona + channel history + one streamed model call → one reply."""
+"""`cs.switchboard.legacy`: persona + channel history + the replied-to message + attached files → one
+streamed model call → one reply.
+
+"Amnesia": after two empty answers in a row in a channel, the channel's history is reset (it is
+usually what derails a small model) and the reply says so.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,11 @@ from datetime import date
 
 from switchboard.core.plugins import CallContext, Callsystem
 from switchboard.core.wire import Activation, ChatMessage, HistoryMessage, Outcome, Reply
+
+EMPTY_REPLIES = "empty_replies"
+AMNESIA_AFTER = 2
+AMNESIA_NOTE = "🌀 I lost my train of thought, so I cleared this channel's history. Could you ask again?"
+TEXT_FILE_CHARS = 4000
 
 
 class Legacy(Callsystem):
@@ -18,24 +28,42 @@ class Legacy(Callsystem):
     max_tokens = 200
 
     async def activate(self, ctx: CallContext) -> Reply:
-        history = await ctx.history(limit=self.history_limit)
         # The time comes from the clock tool, so it is journaled: a replay sees the original time.
-        clock = await ctx.tool("clock", {})
+        history, clock = await ctx.gather(ctx.history(limit=self.history_limit), ctx.tool("clock", {}))
         system = ctx.persona.instructions.replace("{time}", clock["iso"])
         turns = conversation(history, ctx.activation)
         if notes := await attachment_notes(ctx):
             turns[-1] = ChatMessage(role="user", content=f"{turns[-1].content}\n\n{notes}")
         messages = [ChatMessage(role="system", content=system), *turns]
         result = await ctx.infer(messages, max_tokens=self.max_tokens, stream=True)
-        text = result.text.strip()
-        return ctx.reply(text) if text else ctx.reply("", Outcome.SILENT)
+        return await answer(ctx, result.text.strip())
+
+
+async def answer(ctx: CallContext, text: str) -> Reply:
+    """The reply for the model's text, counting empty answers towards amnesia."""
+    empties = await ctx.recall(EMPTY_REPLIES, scope="channel") or 0
+    if text:
+        if empties:
+            await ctx.remember(EMPTY_REPLIES, 0, scope="channel")
+        return ctx.reply(text)
+    if empties + 1 >= AMNESIA_AFTER:
+        await ctx.forget_history()
+        await ctx.remember(EMPTY_REPLIES, 0, scope="channel")
+        return ctx.reply(AMNESIA_NOTE)
+    await ctx.remember(EMPTY_REPLIES, empties + 1, scope="channel")
+    return ctx.reply("", Outcome.SILENT)
 
 
 def conversation(history: list[HistoryMessage], activation: Activation) -> list[ChatMessage]:
-    """History as chat turns, ending with the triggering message (added if history missed it)."""
-    turns = [_turn(message) for message in history]
-    if all(message.message_id != activation.message_id for message in history):
-        turns.append(ChatMessage(role="user", content=f"{activation.author_name}: {activation.content}"))
+    """History as chat turns, ending with the triggering message; the replied-to message is included."""
+    seen = {message.message_id for message in history}
+    window = list(history)
+    replied = activation.replied_to
+    if replied is not None and replied.message_id not in seen:
+        window = [m for m in window if m.message_id != activation.message_id] + [replied]
+        seen.add(replied.message_id)
+    turns = [_turn(message) for message in window if message.message_id != activation.message_id]
+    turns.append(ChatMessage(role="user", content=f"{activation.author_name}: {activation.content}"))
     return turns
 
 
@@ -43,9 +71,6 @@ def _turn(message: HistoryMessage) -> ChatMessage:
     if message.from_self:
         return ChatMessage(role="assistant", content=message.content)
     return ChatMessage(role="user", content=f"{message.author_name}: {message.content}")
-
-
-TEXT_FILE_CHARS = 4000
 
 
 async def attachment_notes(ctx: CallContext) -> str:
