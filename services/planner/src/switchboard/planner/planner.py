@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from contextlib import AbstractContextManager
+from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -66,23 +67,33 @@ class Planner:
     async def run(self, stop: asyncio.Event) -> None:
         """Process activations until `stop` is set, then finish what is in flight."""
         await self._deps.stream.ensure_group()
+        async with self.step_results():
+            maintenance = asyncio.create_task(self._maintain(stop))
+            try:
+                while not stop.is_set():
+                    free = self._settings.max_concurrent_activations - len(self._inflight)
+                    if free <= 0:
+                        await asyncio.wait(self._inflight.values(), return_when=asyncio.FIRST_COMPLETED)
+                        continue
+                    for entry in await self._deps.stream.read(free, self._settings.read_block_ms):
+                        self._start(entry)
+                if self._inflight:
+                    await asyncio.wait(self._inflight.values())
+            finally:
+                maintenance.cancel()
+                await asyncio.gather(maintenance, return_exceptions=True)
+
+    @asynccontextmanager
+    async def step_results(self) -> AsyncIterator[None]:
+        """Receive step results while inside; `process` needs it (`run` holds it for its whole life)."""
         waiter = self._deps.services.waiter
         await waiter.start()
-        background = [asyncio.create_task(waiter.listen()), asyncio.create_task(self._maintain(stop))]
+        listener = asyncio.create_task(waiter.listen())
         try:
-            while not stop.is_set():
-                free = self._settings.max_concurrent_activations - len(self._inflight)
-                if free <= 0:
-                    await asyncio.wait(self._inflight.values(), return_when=asyncio.FIRST_COMPLETED)
-                    continue
-                for entry in await self._deps.stream.read(free, self._settings.read_block_ms):
-                    self._start(entry)
-            if self._inflight:
-                await asyncio.wait(self._inflight.values())
+            yield
         finally:
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
             await waiter.close()
 
     async def _maintain(self, stop: asyncio.Event) -> None:
