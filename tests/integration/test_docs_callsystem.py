@@ -36,8 +36,9 @@ def example_callsystem() -> type:
 def tools_worker(redis_url: str) -> Iterator[Celery]:
     settings = PlannerSettings(redis_url=redis_url)
     app = make_celery(settings, "docs-tools")
-    register_tool_task(app, ToolRegistry(BUILTIN_TOOLS, ("calculator", "clock")), SyncJournal(connect_sync(settings)),
-                       Metrics())
+    tools, client = ToolRegistry(BUILTIN_TOOLS, ("calculator", "clock")), connect_sync(settings)
+    tools.publish(client)
+    register_tool_task(app, tools, SyncJournal(client), Metrics())
     with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING",
                       queues=["sb.tools"]):
         yield app

@@ -12,13 +12,14 @@ from celery.contrib.testing.worker import start_worker
 
 from switchboard.core.blobs import BlobStore
 from switchboard.core.celery_app import make_celery
-from switchboard.core.errors import InvalidToolArguments, UnknownTool
+from switchboard.core.errors import InvalidToolArguments, ToolNotAllowed
 from switchboard.core.history import ChannelHistory
 from switchboard.core.journal import Journal, SyncJournal
 from switchboard.core.memory import MemoryStore
 from switchboard.core.metrics import Metrics
 from switchboard.core.plugins import Persona
 from switchboard.core.settings import ServiceSettings
+from switchboard.core.tool_catalog import ToolCatalog
 from switchboard.core.wire import Activation, Trigger
 from switchboard.planner.context import ContextServices, StepContext, Supersession
 from switchboard.planner.dispatch import StepDispatcher
@@ -36,7 +37,9 @@ def celery_app(redis_url: str) -> Iterator[Celery]:
     settings = ServiceSettings(redis_url=redis_url)
     app = make_celery(settings, "test-tools")
     tools = ToolRegistry(BUILTIN_TOOLS, enabled=("calculator", "clock"))
-    register_tool_task(app, tools, SyncJournal(redis.Redis.from_url(redis_url, decode_responses=True)), Metrics())
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    tools.publish(client)
+    register_tool_task(app, tools, SyncJournal(client), Metrics())
     with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING",
                       queues=["sb.tools"]):
         yield app
@@ -54,8 +57,9 @@ async def context(redis_url: str, celery_app: Celery):
     services = ContextServices(journal=journal, waiter=waiter, dispatcher=StepDispatcher(celery_app),
                                history=ChannelHistory(client, 10), metrics=Metrics(), step_timeout_s=20,
                                supersession=Supersession(client), blobs=BlobStore(client, 60),
-                               memory=MemoryStore(client))
-    yield lambda: StepContext(ACTIVATION, Persona("p", "be brief"), services)
+                               memory=MemoryStore(client), tools=ToolCatalog(client))
+    yield lambda allowed=frozenset({"calculator", "clock"}): StepContext(
+        ACTIVATION, Persona("p", "be brief"), services, allowed)
     listener.cancel()
     await waiter.close()
     await client.aclose()
@@ -83,5 +87,24 @@ async def test_tool_errors_come_back_typed(context) -> None:
     ctx = context()
     with pytest.raises(InvalidToolArguments, match="calculator"):
         await ctx.tool("calculator", {"expression": "1/0"})
-    with pytest.raises(UnknownTool):
+    with pytest.raises(ToolNotAllowed):
         await ctx.tool("shell", {"command": "rm -rf /"})
+
+
+async def test_a_tool_the_guild_does_not_allow_is_refused_and_never_queued(context, redis_url: str) -> None:
+    ctx = context(frozenset({"clock"}))
+    with pytest.raises(ToolNotAllowed, match="calculator"):
+        await ctx.tool("calculator", {"expression": "1+1"})
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    assert client.llen("sb.tools") == 0
+    refusal = SyncJournal(client).get(ACTIVATION.id, "tool:calculator:0")
+    assert refusal is not None and refusal.error.code == "tool_not_allowed" and refusal.worker == "planner"
+    # A planner that takes the activation over sees the same refusal, even if the config changed since.
+    with pytest.raises(ToolNotAllowed):
+        await context(frozenset({"calculator", "clock"})).tool("calculator", {"expression": "1+1"})
+
+
+async def test_bad_arguments_are_refused_before_queueing(context, redis_url: str) -> None:
+    with pytest.raises(InvalidToolArguments, match="expression"):
+        await context().tool("calculator", {"expr": "1+1"})
+    assert redis.Redis.from_url(redis_url).llen("sb.tools") == 0

@@ -53,6 +53,7 @@ class ConfigPatch(WireModel):
     callsystem: str | None = None
     persona: str | None = None
     double_texting: DoubleTexting | None = None
+    allowed_tools: tuple[str, ...] | None = None
     user_rate: RateLimit | None = None
     guild_rate: RateLimit | None = None
 
@@ -76,6 +77,8 @@ class ChannelConfig:
     callsystem: str | None = None  # None: the planner's default
     persona: str | None = None
     double_texting: DoubleTexting = DoubleTexting.ENQUEUE
+    # Tools this guild or channel lets callsystems use; anything else is denied.
+    allowed_tools: tuple[str, ...] = ("calculator", "clock")
     user_rate: RateLimit = DEFAULT_USER_RATE
     guild_rate: RateLimit = DEFAULT_GUILD_RATE
 

@@ -101,6 +101,12 @@ class UnknownTool(ToolError):
     code = "unknown_tool"
 
 
+class ToolNotAllowed(ToolError):
+    """The callsystem or the guild does not allow this tool (tools are denied unless allowed)."""
+
+    code = "tool_not_allowed"
+
+
 class InvalidToolArguments(ToolError):
     """Tool arguments do not match the tool's JSON Schema."""
 

@@ -71,6 +71,7 @@ class Callsystem:
     version: ClassVar[str]
     release_date: ClassVar[date]
     capabilities: ClassVar[frozenset[str]] = frozenset({"text"})
+    tools: ClassVar[frozenset[str]] = frozenset()  # the tools it may call (the guild must allow them too)
 
     async def activate(self, ctx: CallContext) -> Reply:
         raise NotImplementedError  # abstract: the registry refuses classes that do not override it

@@ -19,6 +19,7 @@ from switchboard.core.metrics import Metrics
 from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import CallsystemRegistry
 from switchboard.core.redis_client import connect_async
+from switchboard.core.tool_catalog import ToolCatalog
 from switchboard.core.tracing import setup_tracing
 from switchboard.core.workers import instrument_celery
 from switchboard.planner.activations import ActivationStream
@@ -53,6 +54,7 @@ def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Me
         supersession=Supersession(client),
         blobs=BlobStore(blob_client or client, settings.record_retention_s),
         memory=MemoryStore(client),
+        tools=ToolCatalog(client),
     )
     deps = PlannerDeps(
         stream=ActivationStream(client, settings.planner_id, settings.claim_idle_ms),

@@ -20,16 +20,18 @@ import redis.asyncio as aioredis
 
 from switchboard.core import keys
 from switchboard.core.blobs import BlobStore
-from switchboard.core.errors import Superseded
+from switchboard.core.errors import Superseded, SwitchboardError, ToolNotAllowed
 from switchboard.core.history import ChannelHistory
 from switchboard.core.journal import Journal
 from switchboard.core.memory import MemoryScope, MemoryStore
 from switchboard.core.metrics import Metrics
 from switchboard.core.plugins import Persona
+from switchboard.core.tool_catalog import ToolCatalog
 from switchboard.core.tracing import tracer
 from switchboard.core.wire import (
     Activation,
     ChatMessage,
+    ErrorInfo,
     HistoryMessage,
     HistoryWindow,
     InferenceRequest,
@@ -77,12 +79,16 @@ class ContextServices:
     supersession: Supersession
     blobs: BlobStore
     memory: MemoryStore
+    tools: ToolCatalog
 
 
 class StepContext:
-    def __init__(self, activation: Activation, persona: Persona, services: ContextServices) -> None:
+    def __init__(self, activation: Activation, persona: Persona, services: ContextServices,
+                 allowed_tools: frozenset[str] = frozenset()) -> None:
+        """`allowed_tools`: what both the callsystem and the channel's config allow (deny by default)."""
         self.activation = activation
         self.persona = persona
+        self.allowed_tools = allowed_tools
         self._services = services
         self.blobs = services.blobs  # content-addressed, so reads need no journaling
         self.log = logging.LoggerAdapter(log, {"activation_id": activation.id})
@@ -107,7 +113,15 @@ class StepContext:
         return _output(result, InferenceResult)
 
     async def tool(self, name: str, arguments: dict[str, Any]) -> Any:
-        result = await self._remote_step(self._next_key(f"tool:{name}"), ToolCall(name=name, arguments=arguments))
+        """Run a tool; a call that is not allowed or has bad arguments is refused before any task exists."""
+
+        async def check() -> None:
+            if name not in self.allowed_tools:
+                raise ToolNotAllowed(f"{name!r} is not allowed here (allowed: {', '.join(sorted(self.allowed_tools))})")
+            await self._services.tools.check(name, arguments)
+
+        step = self._next_key(f"tool:{name}")
+        result = await self._remote_step(step, ToolCall(name=name, arguments=arguments), check)
         return _output(result, ToolResult).output
 
     async def gather(self, *steps: Awaitable[T]) -> list[T]:
@@ -165,16 +179,28 @@ class StepContext:
                 result = await self._services.journal.get(self.activation.id, step) or result
             return self._finish(result, from_journal=False)
 
-    async def _remote_step(self, step: str, payload: StepPayload) -> StepResult:
+    async def _remote_step(self, step: str, payload: StepPayload,
+                           check: Callable[[], Awaitable[None]] | None = None) -> StepResult:
         with tracer().start_as_current_span(f"step {step}"):
             if (recorded := await self._recorded(step)) is not None:
                 return recorded
             await self._services.supersession.check(self.activation.id)  # no new work for a replaced activation
+            if check is not None:
+                await self._refuse_unless(step, check)
             request = StepRequest(activation_id=self.activation.id, step=step,
                                   reply_to=self._services.waiter.channel, payload=payload)
             await self._services.dispatcher.send(request)
             result = await self._services.waiter.wait(self.activation.id, step, self._services.step_timeout_s)
             return self._finish(result, from_journal=False)
+
+    async def _refuse_unless(self, step: str, check: Callable[[], Awaitable[None]]) -> None:
+        """Run `check`; a refusal is journaled like any result (a replay sees the same refusal), then raised."""
+        try:
+            await check()
+        except SwitchboardError as exc:
+            refusal = StepResult(activation_id=self.activation.id, step=step, error=ErrorInfo.of(exc), worker="planner")
+            await self._services.journal.record(refusal)
+            self._finish(refusal, from_journal=False)
 
     async def _recorded(self, step: str) -> StepResult | None:
         recorded = await self._services.journal.get(self.activation.id, step)

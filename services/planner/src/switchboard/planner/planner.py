@@ -142,7 +142,7 @@ class Planner:
             config = await self._deps.config.resolve(
                 activation.guild_id, activation.channel_id, activation.thread_parent_id)
             persona = await self._persona(config.persona)
-            ctx = StepContext(activation, persona, self._deps.services)
+            ctx = StepContext(activation, persona, self._deps.services, frozenset(config.allowed_tools))
             run = await self._activate(ctx, config.callsystem or self._settings.default_callsystem)
             span.set_attributes({"switchboard.outcome": run.reply.outcome.value,
                                  "switchboard.callsystem": f"{run.package_id}@{run.version}"})
@@ -169,6 +169,7 @@ class Planner:
             await self._deps.services.supersession.check(ctx.activation.id)
             callsystem = self._deps.registry.resolve(selector)
             package_id, version = callsystem.package_id, callsystem.version
+            ctx.allowed_tools &= callsystem.tools  # a tool runs only if the callsystem and the guild allow it
             return CallsystemRun(package_id, version, await callsystem.activate(ctx))
         except Exception as exc:
             log.warning("activation %s failed: %s", ctx.activation.id, exc, exc_info=not hasattr(exc, "code"))

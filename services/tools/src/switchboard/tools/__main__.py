@@ -25,8 +25,9 @@ def main() -> None:
     metrics.serve(settings.metrics_host, settings.metrics_port)
     app = make_celery(settings, "switchboard-tools")
     tools = ToolRegistry(BUILTIN_TOOLS, settings.enabled_tools)
-    journal = SyncJournal(connect_sync(settings))
-    register_tool_task(app, tools, journal, metrics)
+    client = connect_sync(settings)
+    tools.publish(client)
+    register_tool_task(app, tools, SyncJournal(client), metrics)
     run_worker(app, Queue.TOOLS.value, settings.concurrency, "tools", settings.log_level)
 
 

@@ -7,15 +7,18 @@ worker) so a bad call is a typed `InvalidToolArguments`, never a crash inside th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from switchboard.core import keys
 from switchboard.core.errors import ConfigError, InvalidToolArguments, ToolError, ToolTimeout, UnknownTool
 
 
@@ -62,10 +65,16 @@ class ToolRegistry:
             raise UnknownTool(f"tool {name!r} is not available")
         return self._tools[name]
 
-    def describe(self) -> list[dict[str, Any]]:
-        """Enabled tools as JSON Schema function declarations, for offering to a model."""
-        return [{"name": t.name, "description": t.description, "parameters": t.parameters}
+    def declarations(self) -> list[dict[str, Any]]:
+        """Enabled tools as JSON Schema function declarations (plus timeout and side effects)."""
+        return [{"name": t.name, "description": t.description, "parameters": t.parameters,
+                 "timeout_s": t.timeout_s, "side_effects": t.side_effects}
                 for name, t in sorted(self._tools.items()) if name in self._enabled]
+
+    def publish(self, client: redis.Redis) -> None:
+        """Tell planners what this worker offers, so they can check calls before queueing them."""
+        if declarations := self.declarations():
+            client.hset(keys.TOOLS, mapping={d["name"]: json.dumps(d, sort_keys=True) for d in declarations})
 
     def call(self, name: str, arguments: dict[str, Any]) -> Any:
         """Validate and run a tool within its timeout; raises a `ToolError` subclass on failure."""

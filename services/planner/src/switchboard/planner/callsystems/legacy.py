@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from switchboard.core.errors import ToolError
 from switchboard.core.plugins import CallContext, Callsystem
 from switchboard.core.wire import Activation, ChatMessage, HistoryMessage, Outcome, Reply
 
@@ -23,20 +24,29 @@ class Legacy(Callsystem):
     version = "1.0.0"
     release_date = date(2026, 11, 21)
     capabilities = frozenset({"text"})
+    tools = frozenset({"clock"})
 
     history_limit = 20
     max_tokens = 200
 
     async def activate(self, ctx: CallContext) -> Reply:
-        # The time comes from the clock tool, so it is journaled: a replay sees the original time.
-        history, clock = await ctx.gather(ctx.history(limit=self.history_limit), ctx.tool("clock", {}))
-        system = ctx.persona.instructions.replace("{time}", clock["iso"])
+        history, now = await ctx.gather(ctx.history(limit=self.history_limit), current_time(ctx))
+        system = ctx.persona.instructions.replace("{time}", now)
         turns = conversation(history, ctx.activation)
         if notes := await attachment_notes(ctx):
             turns[-1] = ChatMessage(role="user", content=f"{turns[-1].content}\n\n{notes}")
         messages = [ChatMessage(role="system", content=system), *turns]
         result = await ctx.infer(messages, max_tokens=self.max_tokens, stream=True)
         return await answer(ctx, result.text.strip())
+
+
+async def current_time(ctx: CallContext) -> str:
+    """The time from the clock tool (journaled, so a replay sees the original time); "unknown" if refused."""
+    try:
+        return (await ctx.tool("clock", {}))["iso"]
+    except ToolError as exc:
+        ctx.log.info("no clock: %s", exc)
+        return "unknown"
 
 
 async def answer(ctx: CallContext, text: str) -> Reply:
