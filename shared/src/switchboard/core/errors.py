@@ -113,6 +113,12 @@ class InvalidToolArguments(ToolError):
     code = "invalid_tool_arguments"
 
 
+class BlockedAddress(InvalidToolArguments):
+    """A URL points (or redirects) inside a private network; fetching tools refuse it."""
+
+    code = "blocked_address"
+
+
 class ToolTimeout(ToolError):
     """A tool ran past its timeout."""
 

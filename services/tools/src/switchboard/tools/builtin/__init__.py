@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from switchboard.tools.builtin.calculator import CALCULATOR
 from switchboard.tools.builtin.clock import CLOCK
+from switchboard.tools.builtin.web_fetch import web_fetch_tool
 from switchboard.tools.registry import Tool
 
-BUILTIN_TOOLS: tuple[Tool, ...] = (CALCULATOR, CLOCK)
+# Offered only when enabled (SWITCHBOARD_ENABLED_TOOLS) and allowed by the callsystem and the guild.
+BUILTIN_TOOLS: tuple[Tool, ...] = (CALCULATOR, CLOCK, web_fetch_tool())
