@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from celery import Celery
@@ -21,15 +19,7 @@ from switchboard.planner.settings import PlannerSettings
 from switchboard.tools.builtin import BUILTIN_TOOLS
 from switchboard.tools.registry import ToolRegistry
 from switchboard.tools.worker import register_tool_task
-
-DOC = Path(__file__).parents[2] / "docs" / "adding-a-callsystem.md"
-
-
-def example_callsystem() -> type:
-    code = re.search(r"```python\n(.*?)```", DOC.read_text(), re.DOTALL).group(1)  # type: ignore[union-attr]
-    namespace: dict = {"__name__": "docs_example"}
-    exec(compile(code, str(DOC), "exec"), namespace)  # the documented example, exactly as a reader copies it
-    return namespace["Counter"]
+from tests.support.docs import documented_example
 
 
 @pytest.fixture
@@ -46,7 +36,7 @@ def tools_worker(redis_url: str) -> Iterator[Celery]:
 
 async def test_the_documented_callsystem_counts_messages(redis_url: str, tools_worker: Celery) -> None:
     registry = CallsystemRegistry()
-    registry.register(example_callsystem())
+    registry.register(documented_example("adding-a-callsystem.md", "Counter"))
     settings = PlannerSettings(redis_url=redis_url, default_callsystem="cs.example.counter@latest")
     client = connect_async(settings)
     planner = build_planner(settings, client, Metrics(), registry)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 from celery.contrib.testing.worker import start_worker
 
@@ -25,20 +22,12 @@ from switchboard.planner.dispatch import StepDispatcher
 from switchboard.planner.waiter import StepWaiter
 from switchboard.tools.registry import ToolRegistry
 from switchboard.tools.worker import register_tool_task
-
-DOC = Path(__file__).parents[2] / "docs" / "adding-a-tool.md"
-
-
-def example_tool() -> object:
-    code = re.search(r"```python\n(.*?)```", DOC.read_text(), re.DOTALL).group(1)  # type: ignore[union-attr]
-    namespace: dict = {"__name__": "docs_tool_example"}
-    exec(compile(code, str(DOC), "exec"), namespace)  # the documented example, exactly as a reader copies it
-    return namespace["WORD_COUNT"]
+from tests.support.docs import documented_example
 
 
 async def test_the_documented_tool_runs_through_the_journal_path(redis_url: str) -> None:
     settings = ServiceSettings(redis_url=redis_url)
-    tools = ToolRegistry([example_tool()], enabled=["word_count"])  # type: ignore[list-item]
+    tools = ToolRegistry([documented_example("adding-a-tool.md", "WORD_COUNT")], enabled=["word_count"])  # type: ignore[list-item]
     sync = connect_sync(settings)
     tools.publish(sync)
     app = make_celery(settings, "docs-tool")

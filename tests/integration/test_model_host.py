@@ -25,18 +25,11 @@ from switchboard.inference.deployments.errors import (
     PlacementError,
 )
 from switchboard.inference.deployments.host import ModelHost
+from tests.conftest import wait_until
 
 SMALL_CPU = 0.25  # beside the llama replica's 1 CPU on a 2-CPU cluster
 FAST_FAIL_S = 5.0  # "within a few seconds": placement and local file checks
 REPLICA_FAIL_S = 45.0  # Serve retries a failing constructor 3 times first
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    """Poll ``condition`` until true; fail the test after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout_s}s waiting for {what}"
-        time.sleep(0.1)
 
 
 def app_gone(name: str) -> Callable[[], bool]:
@@ -209,7 +202,7 @@ def test_missing_model_path_fails_in_replica_on_joined_cluster(make_host: Callab
     assert time.monotonic() - began < REPLICA_FAIL_S
     assert "ModelLoadError" in str(caught.value)
     # A failed start deletes its app without waiting; the deletion completes.
-    wait_until(app_gone("test-missing-replica"), timeout_s=30, what="the failed app's deletion")
+    wait_until(app_gone("test-missing-replica"), 30, "the failed app's deletion")
 
 
 def test_unschedulable_replica_times_out_with_a_clear_error(make_host: Callable[..., ModelHost]) -> None:
@@ -225,7 +218,7 @@ def test_unschedulable_replica_times_out_with_a_clear_error(make_host: Callable[
     assert "free cluster resources: {'CPU'" in str(caught.value)
     # Serve kills a replica still pending allocation only after its 20 s
     # graceful-shutdown timeout; wait so later tests see a free cluster.
-    wait_until(app_gone("test-pending"), timeout_s=40, what="the pending app's deletion")
+    wait_until(app_gone("test-pending"), 40, "the pending app's deletion")
 
 
 @pytest.mark.parametrize(
