@@ -23,6 +23,7 @@ from switchboard.core.config import ChannelConfig, ConfigStore, DoubleTexting
 from switchboard.core.history import ChannelHistory
 from switchboard.core.keys import Stream
 from switchboard.core.metrics import Metrics
+from switchboard.core.resilience import keep_running
 from switchboard.core.tracing import inject_context, tracer
 from switchboard.core.wire import Activation, AttachmentRef, HistoryMessage, Trigger
 from switchboard.gateway.activations import ActivationQueue
@@ -88,7 +89,8 @@ class GatewayBot(discord.AutoShardedClient):
         if self._command_guild is not None:
             self.tree.copy_global_to(guild=self._command_guild)
         await self.tree.sync(guild=self._command_guild)
-        self._tasks = [asyncio.create_task(self.deps.poster.run()), asyncio.create_task(self.deps.live.listen())]
+        self._tasks = [asyncio.create_task(keep_running(self.deps.poster.run, "reply posting")),
+                       asyncio.create_task(keep_running(self.deps.live.listen, "live updates"))]
         for task in self._tasks:
             task.add_done_callback(_report_crash)
 

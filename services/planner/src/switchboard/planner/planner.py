@@ -24,6 +24,7 @@ from switchboard.core.keys import Stream
 from switchboard.core.metrics import Metrics
 from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import CallsystemRegistry, Persona
+from switchboard.core.resilience import TRANSIENT, keep_running
 from switchboard.core.tracing import current_trace_id, extract_context, inject_context, span_context_of, tracer
 from switchboard.core.wire import Activation, ActivationRecord, ErrorInfo, Reply
 from switchboard.planner.activations import ActivationStream, Entry
@@ -75,7 +76,7 @@ class Planner:
                     if free <= 0:
                         await asyncio.wait(self._inflight.values(), return_when=asyncio.FIRST_COMPLETED)
                         continue
-                    for entry in await self._deps.stream.read(free, self._settings.read_block_ms):
+                    for entry in await self._read(free):
                         self._start(entry)
                 if self._inflight:
                     await asyncio.wait(self._inflight.values())
@@ -83,12 +84,20 @@ class Planner:
                 maintenance.cancel()
                 await asyncio.gather(maintenance, return_exceptions=True)
 
+    async def _read(self, count: int) -> list[Entry]:
+        try:
+            return await self._deps.stream.read(count, self._settings.read_block_ms)
+        except TRANSIENT as exc:  # Redis restarting: wait, then read again (the entries stay queued)
+            log.warning("reading activations failed (%s); retrying", exc)
+            await asyncio.sleep(1)
+            return []
+
     @asynccontextmanager
     async def step_results(self) -> AsyncIterator[None]:
         """Receive step results while inside; `process` needs it (`run` holds it for its whole life)."""
         waiter = self._deps.services.waiter
         await waiter.start()
-        listener = asyncio.create_task(waiter.listen())
+        listener = asyncio.create_task(keep_running(waiter.listen, "step wake-ups"))
         try:
             yield
         finally:
