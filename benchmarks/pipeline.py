@@ -149,7 +149,8 @@ def main() -> None:
         unlimited = json.dumps({"capacity": 1_000_000, "per_seconds": 1})  # measure the pipeline, not the limiter
         stack = Stack(StackConfig(run_dir=Path(run_dir), chat_backend="echo", emulator_args=("--no-rate-limits",),
                                   service_env={"gateway": {"SWITCHBOARD_USER_RATE": unlimited,
-                                                           "SWITCHBOARD_GUILD_RATE": unlimited}}))
+                                                           "SWITCHBOARD_GUILD_RATE": unlimited,
+                                                           "SWITCHBOARD_DISCORD_REST_RATE": unlimited}}))
         try:
             stack.start()
             report = measure(stack, rates, args.seconds, args.drain)

@@ -40,11 +40,10 @@ def test_mention_gets_exactly_one_streamed_reply_from_the_model(emulator: Emulat
     assert reply["content"] == recorded.output.text.strip()  # type: ignore[union-attr]
     assert reply["content"]
     shown = [edit["content"] for edit in reply["edits"]]
-    assert shown, "the streamed placeholder settles into the final text with an edit"
-    if recorded.output.completion_tokens >= 60:  # type: ignore[union-attr]  # ≥ 0.5 s of streaming on this CPU
+    if recorded.output.completion_tokens >= 60:  # type: ignore[union-attr]  # seconds of streaming on this CPU
         assert len(shown) >= 2, "a long answer is edited while it streams, then settled"
-    assert shown[-1] == reply["content"]
-    assert all(text.endswith("▌") for text in [reply["created_content"], *shown[:-1]])
+        assert shown[-1] == reply["content"]
+        assert all(text.endswith("▌") for text in [reply["created_content"], *shown[:-1]])
     assert reply["allowed_mentions"] == {"parse": []}
     assert reply["nonce"] == asked["id"]
 

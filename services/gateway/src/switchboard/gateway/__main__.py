@@ -53,14 +53,14 @@ def build_bot(settings: GatewaySettings, client: aioredis.Redis, metrics: Metric
     config = ConfigStore(client, ChannelConfig(user_rate=settings.user_rate, guild_rate=settings.guild_rate))
 
     def build_deps(api: DiscordApi) -> GatewayDeps:
-        live = LiveReplies(client, api, settings.edit_interval_s, settings.posted_retention_s)
+        live = LiveReplies(client, api, settings.edit_interval_s, settings.posted_retention_s, settings.stream_grace_s)
         return GatewayDeps(
             queue=ActivationQueue(client, settings.posted_retention_s), work=work, config=config,
             attachments=AttachmentIntake(BlobStore(blob_client or client, settings.posted_retention_s)),
             limiter=ActivationLimiter(client), history=history, live=live,
             poster=ReplyPoster(client, api, live, history, work, metrics, settings),
             commands=CommandServices(client, config, PersonaStore(client), history), metrics=metrics,
-            queue_notice_over=settings.queue_notice_over)
+            queue_notice_over=settings.queue_notice_over, typing_grace_s=settings.stream_grace_s)
 
     budget = RestBudget(client, metrics, settings.discord_rest_rate)
     return GatewayBot(build_deps, IdentifyGate(client), command_guild_id=settings.command_guild_id,

@@ -54,6 +54,7 @@ class GatewayDeps:
     commands: CommandServices
     metrics: Metrics
     queue_notice_over: int = 20  # show the queue position when more activations than this wait
+    typing_grace_s: float = 0.0  # answers faster than this get no typing indicator
 
 
 def intents() -> discord.Intents:
@@ -110,10 +111,15 @@ class GatewayBot(discord.AutoShardedClient):
         await super().close()
 
     async def on_message(self, message: discord.Message) -> None:
+        # Decisions hold the channel's order; courtesies (typing, queue position) do not.
         async with self._order.hold(str(message.channel.id)):
-            await self._on_message(message)
+            enqueued = await self._decide(message)
+        if enqueued:
+            await self._show_queue_position(message)
+            await self._show_typing(str(message.channel.id), str(message.id))
 
-    async def _on_message(self, message: discord.Message) -> None:
+    async def _decide(self, message: discord.Message) -> bool:
+        """Record the message and enqueue an activation if the rules say so; True when enqueued."""
         assert self.user is not None
         started = time.perf_counter()
         if message.author.id != self.user.id:
@@ -122,28 +128,26 @@ class GatewayBot(discord.AutoShardedClient):
         config = await self.deps.config.resolve(
             str(message.guild.id) if message.guild else None, facts.channel_id, facts.parent_id)
         trigger = decide(facts, self.user.id, config)
-        if trigger is None:
-            self.deps.metrics.gateway_messages.labels(decision="ignored").inc()
-            return
-        if await self.deps.queue.accepted(str(message.id)):  # a replayed event: decided already
-            self.deps.metrics.gateway_messages.labels(decision="duplicate").inc()
-            return
-        if not await self._admit(message, config):
-            self.deps.metrics.gateway_messages.labels(decision="throttled").inc()
-            return
-        if not await self._double_text(message, config):
-            self.deps.metrics.gateway_messages.labels(decision="rejected_busy").inc()
-            return
-        files, skipped = await self.deps.attachments.take(message)
-        if skipped:
-            await self._notice_once(message, ("files", str(message.id)), skipped_notice(skipped))
-        if await self._enqueue(message, trigger, files):
-            self.deps.metrics.gateway_messages.labels(decision="activated").inc()
+        decision = await self._gate(message, config) if trigger else "ignored"
+        if decision is None:
+            files, skipped = await self.deps.attachments.take(message)
+            if skipped:
+                await self._notice_once(message, ("files", str(message.id)), skipped_notice(skipped))
+            decision = "activated" if await self._enqueue(message, trigger, files) else "duplicate"
+        self.deps.metrics.gateway_messages.labels(decision=decision).inc()
+        if decision == "activated":
             self.deps.metrics.hop_duration.labels(hop="enqueue").observe(time.perf_counter() - started)
-            await self._show_typing(str(message.channel.id))
-            await self._show_queue_position(message)
-        else:
-            self.deps.metrics.gateway_messages.labels(decision="duplicate").inc()
+        return decision == "activated"
+
+    async def _gate(self, message: discord.Message, config: ChannelConfig) -> str | None:
+        """Why an activating message is not enqueued (duplicate, throttled, busy), or None to go on."""
+        if await self.deps.queue.accepted(str(message.id)):  # a replayed event: decided already
+            return "duplicate"
+        if not await self._admit(message, config):
+            return "throttled"
+        if not await self._double_text(message, config):
+            return "rejected_busy"
+        return None
 
     async def _admit(self, message: discord.Message, config: ChannelConfig) -> bool:
         """Take a token for the author and the guild; tell a throttled author once per throttle period."""
@@ -160,8 +164,10 @@ class GatewayBot(discord.AutoShardedClient):
 
     async def _double_text(self, message: discord.Message, config: ChannelConfig) -> bool:
         """Apply the channel's double-texting policy; False when the message must not be queued."""
+        if config.double_texting == DoubleTexting.ENQUEUE:
+            return True  # the common case reads nothing
         busy = await self.deps.work.in_flight(str(message.channel.id))
-        if not busy or config.double_texting == DoubleTexting.ENQUEUE:
+        if not busy:
             return True
         if config.double_texting == DoubleTexting.REJECT:
             await self._notice_once(message, ("busy", busy[-1]),
@@ -200,7 +206,11 @@ class GatewayBot(discord.AutoShardedClient):
         self.deps.live.track(activation)
         return True
 
-    async def _show_typing(self, channel_id: str) -> None:
+    async def _show_typing(self, channel_id: str, activation_id: str) -> None:
+        """Show typing unless the answer is posted within the grace period (one REST call saved)."""
+        await asyncio.sleep(self.deps.typing_grace_s)
+        if not self.deps.live.pending(activation_id):
+            return
         try:
             await self.api.typing(channel_id)
         except discord.HTTPException as exc:  # typing is a courtesy; never fail an activation on it

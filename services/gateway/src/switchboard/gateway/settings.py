@@ -28,6 +28,9 @@ class GatewaySettings(ServiceSettings):
     history_limit: int = Field(default=50, ge=1, description="messages kept per channel")
     # Discord allows ~5 edits per 5 s per channel; one edit a second leaves room for other replies.
     edit_interval_s: float = Field(default=1.0, ge=0.2)
+    # An answer posted within this time after it starts gets no typing indicator and no streaming
+    # placeholder: one REST request instead of three.
+    stream_grace_s: float = Field(default=0.3, ge=0)
     # Longer answers are sent as a markdown file instead of a run of messages.
     attach_over_chars: int = Field(default=6000, ge=2000)
     # Above this many activations waiting for a planner, a new one is told its place in line.
