@@ -152,10 +152,21 @@ class InferenceResult(WireModel):
     time_to_first_token_s: float | None = None
 
 
+class ToolCallContext(WireModel):
+    """Where a tool call comes from, for tools that act for a user or a channel (memory, search)."""
+
+    kind: Literal["tool_call_context"] = "tool_call_context"
+    activation_id: str
+    guild_id: str | None = None
+    channel_id: str
+    user_id: str
+
+
 class ToolCall(WireModel):
     kind: Literal["tool_call"] = "tool_call"
     name: str
     arguments: dict[str, Any] = Field(default_factory=dict)
+    context: ToolCallContext | None = None
 
 
 class ToolResult(WireModel):

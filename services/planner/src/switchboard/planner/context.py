@@ -45,6 +45,7 @@ from switchboard.core.wire import (
     StepResult,
     StepTiming,
     ToolCall,
+    ToolCallContext,
     ToolResult,
 )
 from switchboard.planner.dispatch import StepDispatcher
@@ -121,7 +122,9 @@ class StepContext:
             await self._services.tools.check(name, arguments)
 
         step = self._next_key(f"tool:{name}")
-        result = await self._remote_step(step, ToolCall(name=name, arguments=arguments), check)
+        a = self.activation
+        where = ToolCallContext(activation_id=a.id, guild_id=a.guild_id, channel_id=a.channel_id, user_id=a.author_id)
+        result = await self._remote_step(step, ToolCall(name=name, arguments=arguments, context=where), check)
         return _output(result, ToolResult).output
 
     async def gather(self, *steps: Awaitable[T]) -> list[T]:

@@ -10,7 +10,7 @@ from switchboard.core.metrics import Metrics
 from switchboard.core.redis_client import connect_sync
 from switchboard.core.tracing import setup_tracing
 from switchboard.core.workers import instrument_celery, run_worker
-from switchboard.tools.builtin import BUILTIN_TOOLS
+from switchboard.tools.builtin import builtin_tools
 from switchboard.tools.registry import ToolRegistry
 from switchboard.tools.settings import ToolsSettings
 from switchboard.tools.worker import register_tool_task
@@ -24,8 +24,8 @@ def main() -> None:
     metrics = Metrics()
     metrics.serve(settings.metrics_host, settings.metrics_port)
     app = make_celery(settings, "switchboard-tools")
-    tools = ToolRegistry(BUILTIN_TOOLS, settings.enabled_tools)
     client = connect_sync(settings)
+    tools = ToolRegistry(builtin_tools(client), settings.enabled_tools)
     tools.publish(client)
     register_tool_task(app, tools, SyncJournal(client), metrics)
     run_worker(app, Queue.TOOLS.value, settings.concurrency, "tools", settings.log_level)

@@ -20,6 +20,7 @@ from jsonschema.exceptions import SchemaError
 
 from switchboard.core import keys
 from switchboard.core.errors import ConfigError, InvalidToolArguments, ToolError, ToolTimeout, UnknownTool
+from switchboard.core.wire import ToolCallContext
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Tool:
     run: Callable[..., Any]
     timeout_s: float = 5.0
     side_effects: bool = False
+    needs_context: bool = False  # `run` also gets `context=ToolCallContext` (who and where)
     validator: Draft202012Validator = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -76,11 +78,14 @@ class ToolRegistry:
         if declarations := self.declarations():
             client.hset(keys.TOOLS, mapping={d["name"]: json.dumps(d, sort_keys=True) for d in declarations})
 
-    def call(self, name: str, arguments: dict[str, Any]) -> Any:
+    def call(self, name: str, arguments: dict[str, Any], context: ToolCallContext | None = None) -> Any:
         """Validate and run a tool within its timeout; raises a `ToolError` subclass on failure."""
         tool = self.get(name)
         tool.validate(arguments)
-        future = self._executor.submit(tool.run, **arguments)
+        if tool.needs_context and context is None:
+            raise ToolError(f"{name} acts for a user and channel, and the call did not say which")
+        extra = {"context": context} if tool.needs_context else {}
+        future = self._executor.submit(tool.run, **arguments, **extra)
         try:
             return future.result(timeout=tool.timeout_s)
         except FutureTimeout as exc:

@@ -23,7 +23,7 @@ def run_tool_step(request: StepRequest, tools: ToolRegistry) -> ToolResult:
         "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": call.name,
         "switchboard.activation_id": request.activation_id,
     }):
-        return ToolResult(name=call.name, output=tools.call(call.name, call.arguments))
+        return ToolResult(name=call.name, output=tools.call(call.name, call.arguments, call.context))
 
 
 def register_tool_task(app: Celery, tools: ToolRegistry, journal: SyncJournal, metrics: Metrics) -> None:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import redis
+
 from switchboard.tools.builtin.calculator import CALCULATOR
+from switchboard.tools.builtin.channel_search import channel_search_tool
 from switchboard.tools.builtin.clock import CLOCK
+from switchboard.tools.builtin.memory import memory_tools
 from switchboard.tools.builtin.web_fetch import web_fetch_tool
 from switchboard.tools.registry import Tool
 
 # Offered only when enabled (SWITCHBOARD_ENABLED_TOOLS) and allowed by the callsystem and the guild.
 BUILTIN_TOOLS: tuple[Tool, ...] = (CALCULATOR, CLOCK, web_fetch_tool())
+
+
+def builtin_tools(client: redis.Redis) -> tuple[Tool, ...]:
+    """Every built-in tool, including those that read or write Redis (memory, channel search)."""
+    return (*BUILTIN_TOOLS, *memory_tools(client), channel_search_tool(client))
