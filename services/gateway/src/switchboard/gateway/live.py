@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 CURSOR = " ▌"
 MAX_PREVIEW = 1900  # the preview stays one message; the final post splits long answers
+PRUNE_OVER = 1000  # tracked activations before old ones are looked at
+FORGET_AFTER_S = 600.0
 
 
 @dataclass
@@ -36,6 +39,7 @@ class LiveReply:
     finished: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     flusher: asyncio.Task[None] | None = None
+    tracked_at: float = field(default_factory=time.monotonic)
 
 
 class LiveReplies:
@@ -49,7 +53,17 @@ class LiveReplies:
         self._tracked: dict[str, LiveReply] = {}
 
     def track(self, activation: Activation) -> None:
+        if len(self._tracked) >= PRUNE_OVER:
+            self._prune()
         self._tracked[activation.id] = LiveReply(activation)
+
+    def _prune(self) -> None:
+        """Forget activations whose reply another replica posted (this one never sees it finish)."""
+        cutoff = time.monotonic() - FORGET_AFTER_S
+        for activation_id in [a for a, live in self._tracked.items() if live.tracked_at < cutoff]:
+            live = self._tracked.pop(activation_id)
+            if live.flusher is not None:
+                live.flusher.cancel()
 
     async def listen(self) -> None:
         """Apply deltas to tracked activations until cancelled."""
