@@ -9,31 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
 import discord
 import pytest
-import pytest_asyncio
 
 from switchboard.emulator import Emulator, EmulatorClient, EmulatorRequestError
 from switchboard.emulator.state import GENERAL_CHANNEL_ID
-from tests.integration.test_emulator import DEADLINE, BotHarness, point_discord_py_at, running_bot
+from tests.support.discord_bot import DEADLINE, BotHarness
 
 MESSAGES = r"^/channels/\d+/messages$"
-
-
-@pytest_asyncio.fixture
-async def emulator(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Emulator]:
-    async with Emulator() as running:
-        point_discord_py_at(monkeypatch, running.url)
-        yield running
-
-
-@pytest_asyncio.fixture
-async def harness(emulator: Emulator) -> AsyncIterator[BotHarness]:
-    async with running_bot(emulator.config.token) as running:
-        yield running
 
 
 @pytest.mark.asyncio

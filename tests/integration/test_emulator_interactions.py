@@ -23,7 +23,7 @@ from discord.ext import commands
 from switchboard.emulator import Emulator, EmulatorClient, EmulatorConfig, EmulatorRequestError
 from switchboard.emulator.errors import DiscordError
 from switchboard.emulator.state import ALICE_ID, BOB_ID, GENERAL_CHANNEL_ID, GUILD_ID, SECOND_GUILD_ID
-from tests.integration.test_emulator import DEADLINE, point_discord_py_at
+from tests.support.discord_bot import DEADLINE, point_discord_py_at
 
 EPHEMERAL, LOADING = 64, 128
 # Shortened so the deadline test is quick, yet long enough for any handler here.

@@ -9,12 +9,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-from collections.abc import AsyncIterator
 
 import aiohttp
 import discord
 import pytest
-import pytest_asyncio
 from discord.ext import commands
 
 from switchboard.emulator import Emulator, EmulatorClient, EmulatorConfig, EmulatorRequestError
@@ -28,22 +26,9 @@ from switchboard.emulator.state import (
     RANDOM_CHANNEL_ID,
     SECOND_GUILD_ID,
 )
-from tests.integration.test_emulator import DEADLINE, BotHarness, point_discord_py_at, running_bot
+from tests.support.discord_bot import DEADLINE, BotHarness, point_discord_py_at, running_bot
 
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
-
-
-@pytest_asyncio.fixture
-async def emulator(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Emulator]:
-    async with Emulator() as running:
-        point_discord_py_at(monkeypatch, running.url)
-        yield running
-
-
-@pytest_asyncio.fixture
-async def harness(emulator: Emulator) -> AsyncIterator[BotHarness]:
-    async with running_bot(emulator.config.token) as running:
-        yield running
 
 
 # -- threads ------------------------------------------------------------------------------------

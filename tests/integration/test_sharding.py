@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import discord
 import pytest
 
 from switchboard.core.metrics import Metrics
@@ -15,17 +14,9 @@ from switchboard.emulator.config import EmulatorConfig
 from switchboard.emulator.server import Emulator
 from switchboard.gateway import health
 from switchboard.gateway.__main__ import build_bot
-from switchboard.gateway.discord_api import point_at_emulator
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.gateway.sharding import IdentifyGate
-
-
-@pytest.fixture
-def discord_endpoints():
-    """discord.py's endpoints are class attributes: put them back after the test."""
-    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    yield
-    discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
+from tests.support.discord_bot import point_discord_py_at
 
 
 async def test_identify_waits_for_the_bucket_lease_shared_by_replicas(redis_url: str) -> None:
@@ -43,10 +34,10 @@ async def test_identify_waits_for_the_bucket_lease_shared_by_replicas(redis_url:
     await client.aclose()
 
 
-async def test_two_shards_in_one_process_connect_and_are_ready(redis_url: str, discord_endpoints: None) -> None:
+async def test_two_shards_in_one_process_connect_and_are_ready(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     emulator = Emulator(EmulatorConfig(shard_count=2, max_concurrency=2))
     await emulator.start()
-    point_at_emulator(emulator.url)
+    point_discord_py_at(monkeypatch, emulator.url)
     settings = GatewaySettings(redis_url=redis_url, emulator_url=emulator.url, shard_count=2)
     client = connect_async(settings)
     bot = build_bot(settings, client, Metrics())
