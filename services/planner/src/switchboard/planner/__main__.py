@@ -42,7 +42,7 @@ def build_registry() -> CallsystemRegistry:
 
 def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Metrics,
                   registry: CallsystemRegistry | None = None, blob_client: aioredis.Redis | None = None) -> Planner:
-    """The planner and its dependencies; `blob_client` (bytes, not decoded) reads attachments."""
+    """The planner and its dependencies; blobs need a client that does not decode (bytes)."""
     journal = Journal(client)
     services = ContextServices(
         journal=journal,
@@ -52,7 +52,8 @@ def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Me
         metrics=metrics,
         step_timeout_s=settings.step_timeout_s,
         supersession=Supersession(client),
-        blobs=BlobStore(blob_client or client, settings.record_retention_s),
+        blobs=BlobStore(blob_client or connect_async(settings, decode_responses=False),
+                        settings.record_retention_s),
         memory=MemoryStore(client),
         tools=ToolCatalog(client),
     )
