@@ -50,13 +50,14 @@ def build_bot(settings: GatewaySettings, client: aioredis.Redis, metrics: Metric
     """The gateway client and its dependencies; blobs need a client that does not decode (bytes)."""
     history = ChannelHistory(client, settings.history_limit)
     work = ChannelWork(client, settings.posted_retention_s)
+    blobs = BlobStore(blob_client or connect_async(settings, decode_responses=False), settings.posted_retention_s)
     config = ConfigStore(client, ChannelConfig(user_rate=settings.user_rate, guild_rate=settings.guild_rate))
 
     def build_deps(api: DiscordApi) -> GatewayDeps:
         live = LiveReplies(client, api, settings.edit_interval_s, settings.posted_retention_s, settings.stream_grace_s)
         return GatewayDeps(
             queue=ActivationQueue(client, settings.posted_retention_s), work=work, config=config,
-            attachments=AttachmentIntake(BlobStore(blob_client or connect_async(settings, decode_responses=False), settings.posted_retention_s)),
+            attachments=AttachmentIntake(blobs),
             limiter=ActivationLimiter(client), history=history, live=live,
             poster=ReplyPoster(client, api, live, history, work, metrics, settings),
             commands=CommandServices(client, config, PersonaStore(client), history), metrics=metrics,
