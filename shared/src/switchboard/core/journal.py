@@ -35,10 +35,6 @@ class Journal:
         raw = await self._redis.hget(keys.journal(activation_id), step)
         return None if raw is None else StepResult.from_json(raw)
 
-    async def steps(self, activation_id: str) -> dict[str, StepResult]:
-        raw = await self._redis.hgetall(keys.journal(activation_id))
-        return {step: StepResult.from_json(value) for step, value in raw.items()}
-
     async def record(self, result: StepResult, reply_to: str | None = None) -> bool:
         """Record `result` unless the step already has one; True when this call was the first writer."""
         async with self._redis.pipeline(transaction=True) as pipe:

@@ -67,11 +67,6 @@ def live(activation_id: str) -> str:
 LIVE_PATTERN = f"{PREFIX}:live:*"
 
 
-def live_activation_id(channel: str) -> str:
-    """The activation id inside a `live()` channel name."""
-    return channel.removeprefix(f"{PREFIX}:live:")
-
-
 def reply_written(activation_id: str) -> str:
     """Marker that the planner has written this activation's reply (reply written once)."""
     return f"{PREFIX}:reply-written:{activation_id}"
