@@ -145,6 +145,17 @@ class PlacementError(InferenceError):
     code = "placement_error"
 
 
+class RoleNotConfigured(InferenceError):
+    """This deployment has no backend for a model role (e.g. image generation without a GPU or cloud driver)."""
+
+    code = "role_not_configured"
+
+    def __init__(self, role: str) -> None:
+        super().__init__(f"no model is configured for the {role} role on this bot")
+        self.args = (role,)
+        self.role = role
+
+
 def _subclasses(cls: type[SwitchboardError]) -> list[type[SwitchboardError]]:
     found = [cls]
     for sub in cls.__subclasses__():

@@ -44,6 +44,7 @@ class Trigger(StrEnum):
     DM = "dm"
     KEYWORD = "keyword"
     CHANNEL = "channel"  # any message in a channel the config opens
+    COMMAND = "command"  # a slash command that asks for work (`/imagine`, `/replay`)
 
 
 class Outcome(StrEnum):
@@ -104,6 +105,20 @@ class AttachmentRef(WireModel):
     from_reply: bool = False  # attached to the replied-to message, not the trigger
 
 
+class InteractionRef(WireModel):
+    """The slash command an activation answers: its reply edits the command's deferred response.
+
+    The token is a credential for that response (valid 15 minutes on Discord): never log it.
+    """
+
+    kind: Literal["interaction"] = "interaction"
+    id: str
+    application_id: str
+    token: str = Field(repr=False)
+    command: Literal["imagine", "replay"]
+    ephemeral: bool = False
+
+
 class Activation(WireModel):
     """A Discord message that met the activation policy, queued for a planner."""
 
@@ -120,6 +135,8 @@ class Activation(WireModel):
     reply_to_message_id: str | None = None
     replied_to: HistoryMessage | None = None  # the message this one replies to, when Discord sent it
     attachments: tuple[AttachmentRef, ...] = ()
+    interaction: InteractionRef | None = None  # set for slash-command work; the answer goes there
+    replay_of: str | None = None  # a replay of this activation: answered to the operator, not the channel
     accepted_at: float = Field(default_factory=time.time)
     trace_context: dict[str, str] = Field(default_factory=dict)
 
@@ -150,6 +167,24 @@ class InferenceResult(WireModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     time_to_first_token_s: float | None = None
+
+
+class ImageRequest(WireModel):
+    """An image generation call (the `image` role); the worker stores the images as blobs."""
+
+    kind: Literal["image_request"] = "image_request"
+    prompt: str = Field(min_length=1, max_length=2000)
+    width: int = Field(default=512, ge=64, le=2048, multiple_of=64)
+    height: int = Field(default=512, ge=64, le=2048, multiple_of=64)
+    count: int = Field(default=1, ge=1, le=4)
+    seed: int | None = None
+
+
+class ImageResult(WireModel):
+    kind: Literal["image_result"] = "image_result"
+    images: tuple[AttachmentRef, ...]
+    model: str
+    revised_prompt: str | None = None  # some providers rewrite the prompt; shown to the user when they do
 
 
 class ToolCallContext(WireModel):
@@ -190,8 +225,9 @@ class MemoryValue(WireModel):
     value: Any = None
 
 
-StepPayload = Annotated[ToolCall | InferenceRequest, Field(discriminator="kind")]
-StepOutput = Annotated[ToolResult | InferenceResult | HistoryWindow | MemoryValue, Field(discriminator="kind")]
+StepPayload = Annotated[ToolCall | InferenceRequest | ImageRequest, Field(discriminator="kind")]
+StepOutput = Annotated[ToolResult | InferenceResult | ImageResult | HistoryWindow | MemoryValue,
+                       Field(discriminator="kind")]
 
 
 class StepRequest(WireModel):
@@ -247,7 +283,10 @@ class Reply(WireModel):
     reply_to_message_id: str
     outcome: Outcome
     text: str = ""
+    images: tuple[AttachmentRef, ...] = ()  # blobs sent as attachments with the text
     error: ErrorInfo | None = None
+    interaction: InteractionRef | None = None  # answer by editing this command's response
+    deliver: bool = True  # False for replays: shown to the operator, never posted in the channel
     created_at: float = Field(default_factory=time.time)
     trace_context: dict[str, str] = Field(default_factory=dict)
 
