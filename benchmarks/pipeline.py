@@ -90,8 +90,12 @@ class ReplyClock:
             self.finished.setdefault(trigger, datetime.fromisoformat(event["time"]).timestamp())
 
 
-def offer(emulator: EmulatorClient, rate: float, count: int) -> dict[str, float]:
-    """Inject `count` mentions at `rate` per second; returns message id → wall time of injection."""
+def offer(emulator: EmulatorClient, rate: float, count: int, channels: list[str]) -> dict[str, float]:
+    """Inject `count` mentions at `rate` per second, round robin over `channels`.
+
+    Returns message id → wall time of injection. A channel's messages are answered one after another
+    (arrival order), so a single channel measures the reply round trip, not the pipeline's capacity.
+    """
     sent: dict[str, float] = {}
     start = time.perf_counter()
     for i in range(count):
@@ -99,18 +103,20 @@ def offer(emulator: EmulatorClient, rate: float, count: int) -> dict[str, float]
         if delay > 0:
             time.sleep(delay)
         injected_at = time.time()
-        message = emulator.inject_message(f"echo {i}", channel_id="general", author="alice", mention_bot=True)
+        message = emulator.inject_message(f"echo {i}", channel_id=channels[i % len(channels)], author="alice",
+                                          mention_bot=True)
         sent[message["id"]] = injected_at
     return sent
 
 
-def run_rate(emulator: EmulatorClient, store: redis.Redis, rate: float, seconds: float, drain_s: float) -> dict:
+def run_rate(emulator: EmulatorClient, store: redis.Redis, rate: float, seconds: float, drain_s: float,
+             channels: list[str]) -> dict:
     count = max(1, int(rate * seconds))
     clock = ReplyClock(emulator)
     clock.start()
     commands_before = commands_processed(store)
     started = time.time()
-    sent = offer(emulator, rate, count)
+    sent = offer(emulator, rate, count, channels)
     deadline = time.monotonic() + drain_s
     while len(clock.finished.keys() & sent.keys()) < count and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -120,7 +126,7 @@ def run_rate(emulator: EmulatorClient, store: redis.Redis, rate: float, seconds:
     latencies = [clock.finished[m] - t for m, t in sent.items() if m in clock.finished]
     done = [clock.finished[m] for m in sent if m in clock.finished]
     return {
-        "offered_rate": rate, "offered": count, "replied": len(latencies),
+        "offered_rate": rate, "channels": len(channels), "offered": count, "replied": len(latencies),
         "p50_s": percentile(latencies, 0.5) if latencies else None,
         "p99_s": percentile(latencies, 0.99) if latencies else None,
         "max_s": max(latencies) if latencies else None,
@@ -142,6 +148,7 @@ def main() -> None:
     parser.add_argument("--rates", default="10,50,200", help="offered activations per second, comma separated")
     parser.add_argument("--seconds", type=float, default=6.0, help="how long each rate is offered")
     parser.add_argument("--drain", type=float, default=60.0, help="how long to wait for stragglers")
+    parser.add_argument("--channels", type=int, default=32, help="channels the load is spread over")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
 
@@ -153,7 +160,7 @@ def main() -> None:
                                                            "SWITCHBOARD_DISCORD_REST_RATE": unlimited}}))
         try:
             stack.start()
-            report = measure(stack, rates, args.seconds, args.drain)
+            report = measure(stack, rates, args.seconds, args.drain, args.channels)
         finally:
             stack.stop()
     print_report(report)
@@ -163,16 +170,17 @@ def main() -> None:
     print(f"\nwritten to {out}")
 
 
-def measure(stack: Stack, rates: list[float], seconds: float, drain: float) -> dict:
+def measure(stack: Stack, rates: list[float], seconds: float, drain: float, channel_count: int) -> dict:
     assert stack.emulator_url is not None
     emulator = EmulatorClient(stack.emulator_url)
+    channels = [emulator.create_channel(f"bench-{i}")["id"] for i in range(channel_count)]
     store = redis.Redis.from_url(stack.redis_url)
     floor = asyncio.run(redis_floor(stack.redis_url))
-    warmup = run_rate(emulator, store, 5, 2, drain)  # first requests pay for imports and connections
+    warmup = run_rate(emulator, store, 5, 2, drain, channels)  # first requests pay for imports and connections
     idle = idle_command_rate(store)
     results = []
     for rate in rates:
-        result = run_rate(emulator, store, rate, seconds, drain)
+        result = run_rate(emulator, store, rate, seconds, drain, channels)
         busy = max(0.0, result["redis_commands"] - idle * result["elapsed_s"])
         result["redis_commands_per_activation"] = busy / max(1, result["replied"])
         results.append(result)

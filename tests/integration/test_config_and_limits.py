@@ -70,9 +70,10 @@ async def test_guild_bucket_throttles_everyone_and_takes_no_user_token(redis_url
 
 async def test_merge_spares_started_activations_interrupt_does_not(redis_url: str) -> None:
     client = connect_async(ServiceSettings(redis_url=redis_url))
-    work = ChannelWork(client, retention_s=60)
-    for activation_id in ("a1", "a2"):
-        await work.add("c1", activation_id)
+    work, queue = ChannelWork(client, retention_s=60), ActivationQueue(client, retention_s=60)
+    for activation_id in ("a1", "a2"):  # queueing an activation lists it as in flight in its channel
+        await queue.enqueue(Activation(id=activation_id, trigger=Trigger.MENTION, channel_id="c1",
+                                       message_id=activation_id, author_id="u", author_name="u", content="hi"))
     await client.hset(keys.journal("a1"), "history:0", "{}")  # a1 has started, a2 is still queued
     assert await work.in_flight("c1") == ["a1", "a2"]
     assert await work.supersede(["a1", "a2"], by="a3", policy=DoubleTexting.MERGE) == ["a2"]

@@ -7,7 +7,6 @@ when a test needs it; the oracle is the `sb:replies` stream and the activation r
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,53 +14,11 @@ import pytest
 import redis
 
 from switchboard.core import keys
-from switchboard.core.keys import STREAM_FIELD, Group, Queue, Stream
-from switchboard.core.wire import Activation, ActivationRecord, Outcome, Reply, Trigger
-from switchboard.devstack.processes import ServiceProcess
+from switchboard.core.keys import STREAM_FIELD, Queue, Stream
+from switchboard.core.wire import Activation, ActivationRecord, Outcome, Trigger
 from switchboard.devstack.redis_server import RedisServer
-from switchboard.devstack.stack import Stack, StackConfig
 from tests.conftest import wait_until
-
-FAST_TAKEOVER = {"SWITCHBOARD_CLAIM_IDLE_MS": "1500", "SWITCHBOARD_CLAIM_INTERVAL_S": "0.3"}
-
-
-class Backend:
-    """Planner + tools processes on a real Redis; inference started on demand."""
-
-    def __init__(self, run_dir: Path, redis_url: str) -> None:
-        self.stack = Stack(StackConfig(run_dir=run_dir, chat_backend="echo", redis_url=redis_url,
-                                       services=("tools",)))
-        self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
-        self.planners: list[ServiceProcess] = []
-
-    def start_planner(self, planner_id: str) -> ServiceProcess:
-        process = self.stack.service("planner", label=planner_id,
-                                     env={"SWITCHBOARD_PLANNER_ID": planner_id, **FAST_TAKEOVER})
-        process.start()
-        self.planners.append(process)
-        return process
-
-    def ensure_inference(self) -> None:
-        if "inference" not in self.stack.services:
-            self.stack.services["inference"] = self.stack.service("inference")
-            self.stack.services["inference"].start()
-        self.stack.wait_ready(deadline=time.monotonic() + 120)
-
-    def enqueue(self, activation: Activation) -> None:
-        self.redis.xadd(Stream.ACTIVATIONS, {STREAM_FIELD: activation.to_json()})
-
-    def replies_for(self, activation_id: str) -> list[Reply]:
-        entries = self.redis.xrange(Stream.REPLIES)
-        replies = [Reply.from_json(fields[STREAM_FIELD]) for _, fields in entries]
-        return [r for r in replies if r.activation_id == activation_id]
-
-    def pending(self) -> int:
-        return self.redis.xpending(Stream.ACTIVATIONS, Group.PLANNERS)["pending"]
-
-    def stop(self) -> None:
-        for planner in self.planners:
-            planner.stop()
-        self.stack.stop()
+from tests.support.backend import Backend
 
 
 def activation(activation_id: str) -> Activation:

@@ -1,20 +1,26 @@
 """The gateway's side of `sb:activations`: enqueue an activation at most once.
 
-`SET NX sb:accepted:<id>` and `XADD` run as one Lua script, so a replayed Discord event (a gateway
-RESUME, a restarted gateway) can never enqueue the same activation twice, and a crash cannot leave
-the guard set without the entry.
+`SET NX sb:accepted:<id>`, `XADD` and the channel's in-flight entry run as one Lua script, so a
+replayed Discord event (a gateway RESUME, a restarted gateway) can never enqueue the same activation
+twice, a crash cannot leave the guard set without the entry, and no planner can see the entry before
+its channel lists it (planners answer a channel in the order of that list: `planner/turns.py`).
 """
 
 from __future__ import annotations
+
+import time
 
 import redis.asyncio as aioredis
 
 from switchboard.core import keys
 from switchboard.core.keys import STREAM_FIELD, Group, Stream
 from switchboard.core.wire import Activation
+from switchboard.gateway.busy import STALE_AFTER_S
 
 _ENQUEUE_ONCE = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+  redis.call('EXPIRE', KEYS[3], ARGV[6])
   return redis.call('XADD', KEYS[2], '*', ARGV[1], ARGV[2])
 end
 return false
@@ -30,8 +36,8 @@ class ActivationQueue:
     async def enqueue(self, activation: Activation) -> bool:
         """True when the activation was queued now; False when it had been queued before."""
         entry_id = await self._script(
-            keys=[keys.accepted(activation.id), Stream.ACTIVATIONS.value],
-            args=[STREAM_FIELD, activation.to_json(), self._retention_s])
+            keys=[keys.accepted(activation.id), Stream.ACTIVATIONS.value, keys.busy(activation.channel_id)],
+            args=[STREAM_FIELD, activation.to_json(), self._retention_s, time.time(), activation.id, STALE_AFTER_S])
         return entry_id is not None
 
     async def accepted(self, activation_id: str) -> bool:

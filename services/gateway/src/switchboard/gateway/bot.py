@@ -202,7 +202,6 @@ class GatewayBot(discord.AutoShardedClient):
                 activation = _activation(message, trigger, inject_context(), files, self.user.id)
                 if not await self.deps.queue.enqueue(activation):
                     return False
-        await self.deps.work.add(activation.channel_id, activation.id)
         self.deps.live.track(activation)
         return True
 

@@ -19,6 +19,8 @@ STALE_AFTER_S = 15 * 60
 
 
 class ChannelWork:
+    """A channel's in-flight activations; `ActivationQueue.enqueue` adds them, the reply poster removes them."""
+
     def __init__(self, client: aioredis.Redis, retention_s: int) -> None:
         self._redis = client
         self._retention_s = retention_s
@@ -27,12 +29,6 @@ class ChannelWork:
         key = keys.busy(channel_id)
         await self._redis.zremrangebyscore(key, "-inf", time.time() - STALE_AFTER_S)
         return list(await self._redis.zrange(key, 0, -1))
-
-    async def add(self, channel_id: str, activation_id: str) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(keys.busy(channel_id), {activation_id: time.time()})
-            pipe.expire(keys.busy(channel_id), STALE_AFTER_S)
-            await pipe.execute()
 
     async def done(self, channel_id: str, activation_id: str) -> None:
         await self._redis.zrem(keys.busy(channel_id), activation_id)

@@ -128,7 +128,12 @@ class ReplyPoster:
                         "switchboard.outcome": reply.outcome.value},
         ):
             self._metrics.hop_duration.labels(hop="reply_queue").observe(max(0.0, time.time() - reply.created_at))
-            message_ids = await self._deliver(reply)
+            try:
+                message_ids = await self._deliver(reply)
+            except (discord.Forbidden, discord.NotFound) as exc:  # retrying cannot help: do not hold the channel
+                log.warning("reply %s cannot be posted in channel %s (%s); giving up",
+                            reply.activation_id, reply.channel_id, exc)
+                message_ids = []
         await self._mark_posted(reply.activation_id, message_ids)
         await self._work.done(reply.channel_id, reply.activation_id)
         self._metrics.replies_posted.labels(outcome=reply.outcome.value).inc()

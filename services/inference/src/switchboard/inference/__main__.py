@@ -1,4 +1,4 @@
-"""`python -m switchboard.inference`: start (or join) Ray, deploy the chat role, run the bridge worker."""
+"""`python -m switchboard.inference`: start (or join) Ray, deploy the chat role, add the image role, run the bridge."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from switchboard.core.tracing import setup_tracing
 from switchboard.core.workers import instrument_celery, run_worker
 from switchboard.inference.bridge import InferenceBridge, register_inference_task
 from switchboard.inference.deployments.host import ModelHost
+from switchboard.inference.providers import build_image_generator
 from switchboard.inference.settings import InferenceSettings
 
 
@@ -36,7 +37,7 @@ def main() -> None:
         client = connect_sync(settings)
         app = make_celery(settings, "switchboard-inference")
         bridge = InferenceBridge(host, chat.model_name, client, metrics, settings.live_interval_s,
-                                 settings.trace_content)
+                                 settings.trace_content, images=build_image_generator(settings, metrics))
         register_inference_task(app, bridge, SyncJournal(client), metrics)
         run_worker(app, Queue.INFERENCE.value, settings.bridge_concurrency, "inference", settings.log_level)
     finally:

@@ -1,8 +1,10 @@
-"""The inference bridge: a Celery task on `sb.inference` that runs a model step on Ray Serve.
+"""The inference bridge: a Celery task on `sb.inference` that runs a model step.
 
-It streams the model's tokens, publishes the text so far on `sb:live:<activation>` for the gateway to
-show, and returns the full result for the journal. A GenAI span (`chat <model>`) covers the call;
-prompts and completions stay out of it unless content tracing is on.
+Chat requests run on Ray Serve: the bridge streams the model's tokens, publishes the text so far on
+`sb:live:<activation>` for the gateway to show, and returns the full result for the journal. A GenAI
+span (`chat <model>`) covers the call; prompts and completions stay out of it unless content tracing is
+on. Image requests go to the image role's generator (see `images`), or fail with `RoleNotConfigured`
+when this deployment has none.
 """
 
 from __future__ import annotations
@@ -17,13 +19,21 @@ from celery import Celery
 from opentelemetry.trace import SpanKind
 
 from switchboard.core import keys
-from switchboard.core.errors import Superseded
+from switchboard.core.errors import RoleNotConfigured, Superseded
 from switchboard.core.journal import SyncJournal
 from switchboard.core.keys import Task
 from switchboard.core.metrics import Metrics
 from switchboard.core.steps import execute_step
 from switchboard.core.tracing import inject_context, tracer
-from switchboard.core.wire import InferenceRequest, InferenceResult, ReplyDelta, StepRequest
+from switchboard.core.wire import (
+    ImageRequest,
+    ImageResult,
+    InferenceRequest,
+    InferenceResult,
+    ReplyDelta,
+    StepRequest,
+)
+from switchboard.inference.images import IMAGE_ROLE, ImageGenerator
 
 HOP = "inference"
 
@@ -33,19 +43,29 @@ class ChatModel(Protocol):
 
 
 class InferenceBridge:
+    """Runs a step by its payload kind; `images=None` means this deployment has no image role."""
+
     def __init__(self, host: ChatModel, model_name: str, live: redis.Redis, metrics: Metrics,
-                 live_interval_s: float, trace_content: bool) -> None:
+                 live_interval_s: float, trace_content: bool, images: ImageGenerator | None = None) -> None:
         self._host = host
+        self._images = images
         self._model = model_name
         self._live = live
         self._metrics = metrics
         self._live_interval_s = live_interval_s
         self._trace_content = trace_content
 
-    def run(self, step: StepRequest) -> InferenceResult:
+    def run(self, step: StepRequest) -> InferenceResult | ImageResult:
         request = step.payload
+        if isinstance(request, ImageRequest):
+            if self._images is None:
+                raise RoleNotConfigured(IMAGE_ROLE)
+            return self._images.generate(step)
         if not isinstance(request, InferenceRequest):
             raise TypeError(f"{step.task_id}: the inference bridge got a {request.kind}")
+        return self._chat(step, request)
+
+    def _chat(self, step: StepRequest, request: InferenceRequest) -> InferenceResult:
         with tracer().start_as_current_span(f"chat {self._model}", kind=SpanKind.CLIENT, attributes={
             "gen_ai.operation.name": "chat", "gen_ai.request.model": self._model,
             "gen_ai.request.max_tokens": request.max_tokens, "gen_ai.request.temperature": request.temperature,

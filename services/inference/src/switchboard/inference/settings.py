@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 
 from switchboard.core.settings import ServiceSettings
 from switchboard.inference.deployments.config import ChatRoleConfig, RayConfig
@@ -29,6 +29,24 @@ class InferenceSettings(ServiceSettings):
     bridge_concurrency: int = Field(default=4, ge=1)
     # Deltas are cumulative; publishing every ~0.1 s instead of every token keeps pub/sub traffic small.
     live_interval_s: float = Field(default=0.1, ge=0)
+    # The image role: "none" refuses image requests with RoleNotConfigured; "openai" calls an
+    # OpenAI-compatible Images API (`POST {image_base_url}/images/generations`).
+    image_backend: Literal["none", "openai"] = "none"
+    image_base_url: str = "https://api.openai.com/v1"
+    image_model: str = "dall-e-3"
+    image_api_key: SecretStr | None = Field(default=None, description="sent as a bearer token; never logged")
+    image_timeout_s: float = Field(default=60.0, gt=0)
+    image_max_bytes: int = Field(default=8 * 2**20, ge=1024)
+    image_retention_s: int = Field(default=7 * 24 * 3600, ge=60, description="how long generated images stay")
+
+    @model_validator(mode="after")
+    def _image_call_ends_before_the_task(self) -> Self:
+        # Celery's soft limit is task_time_limit_s - 5: a provider call must give up (ModelUnavailable)
+        # before the task is killed, or the step ends without a recorded result.
+        if self.image_timeout_s >= self.task_time_limit_s - 5:
+            raise ValueError(f"image_timeout_s ({self.image_timeout_s:g}) must be below task_time_limit_s - 5 "
+                             f"({self.task_time_limit_s - 5})")
+        return self
 
     def chat_role(self) -> ChatRoleConfig:
         return ChatRoleConfig(

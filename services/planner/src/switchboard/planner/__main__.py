@@ -28,6 +28,7 @@ from switchboard.planner.dispatch import StepDispatcher
 from switchboard.planner.planner import Planner, PlannerDeps
 from switchboard.planner.replies import ReplyWriter
 from switchboard.planner.settings import PlannerSettings
+from switchboard.planner.turns import ChannelTurns
 from switchboard.planner.waiter import StepWaiter
 
 CALLSYSTEMS_PACKAGE = "switchboard.planner.callsystems"
@@ -61,7 +62,8 @@ def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Me
         stream=ActivationStream(client, settings.planner_id, settings.claim_idle_ms),
         registry=registry or build_registry(), config=ConfigStore(client), personas=PersonaStore(client),
         services=services,
-        replies=ReplyWriter(client, settings.record_retention_s), metrics=metrics,
+        replies=ReplyWriter(client, settings.record_retention_s),
+        turns=ChannelTurns(client, settings.channel_turn_timeout_s), metrics=metrics,
     )
     return Planner(settings, deps)
 

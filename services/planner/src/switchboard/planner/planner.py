@@ -32,6 +32,7 @@ from switchboard.planner.context import ContextServices, StepContext
 from switchboard.planner.outcomes import outcome_for, user_text
 from switchboard.planner.replies import ReplyWriter
 from switchboard.planner.settings import PlannerSettings
+from switchboard.planner.turns import ChannelTurns
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class PlannerDeps:
     personas: PersonaStore
     services: ContextServices
     replies: ReplyWriter
+    turns: ChannelTurns
     metrics: Metrics
 
 
@@ -59,6 +61,8 @@ class Planner:
         self._settings = settings
         self._deps = deps
         self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._waiting: set[str] = set()  # in flight, but waiting for their channel's turn
+        self._capacity_changed = asyncio.Event()
 
     async def announce_callsystems(self, client: aioredis.Redis) -> None:
         """Tell the gateway (`/callsystem list|set`) which callsystems this planner can run."""
@@ -72,9 +76,9 @@ class Planner:
             maintenance = asyncio.create_task(self._maintain(stop))
             try:
                 while not stop.is_set():
-                    free = self._settings.max_concurrent_activations - len(self._inflight)
-                    if free <= 0:
-                        await asyncio.wait(self._inflight.values(), return_when=asyncio.FIRST_COMPLETED)
+                    self._capacity_changed.clear()
+                    if (free := self._free()) <= 0:
+                        await self._capacity_changed.wait()
                         continue
                     for entry in await self._read(free):
                         self._start(entry)
@@ -83,6 +87,13 @@ class Planner:
             finally:
                 maintenance.cancel()
                 await asyncio.gather(maintenance, return_exceptions=True)
+
+    def _free(self) -> int:
+        """How many more entries to take: running ones and waiting ones are bounded separately."""
+        running = len(self._inflight) - len(self._waiting)
+        waiting_room = self._settings.max_waiting_activations - len(self._waiting)
+        return min(self._settings.max_concurrent_activations - running,
+                   self._settings.max_concurrent_activations + waiting_room - running)
 
     async def _read(self, count: int) -> list[Entry]:
         try:
@@ -114,8 +125,7 @@ class Planner:
                 return
             try:
                 await self._deps.stream.heartbeat(list(self._inflight))
-                free = self._settings.max_concurrent_activations - len(self._inflight)
-                for entry in await self._deps.stream.claim_stuck(max(free, 1)):
+                for entry in await self._deps.stream.claim_stuck(max(self._free(), 1)):
                     self._start(entry)
             except Exception:  # Redis away: try again next round, the entries stay pending
                 log.exception("claiming stuck activations failed")
@@ -125,7 +135,12 @@ class Planner:
             return
         task = asyncio.create_task(self.handle(entry))
         self._inflight[entry.id] = task
-        task.add_done_callback(lambda _: self._inflight.pop(entry.id, None))
+        task.add_done_callback(lambda _: self._finished(entry.id))
+
+    def _finished(self, entry_id: str) -> None:
+        self._inflight.pop(entry_id, None)
+        self._waiting.discard(entry_id)
+        self._capacity_changed.set()
 
     async def handle(self, entry: Entry) -> None:
         """Process one stream entry; a bad entry is dead-lettered, a Redis failure leaves it pending."""
@@ -136,11 +151,20 @@ class Planner:
             await self._deps.stream.dead_letter(entry, f"{exc.code}: {exc.detail[:500]}")
             return
         try:
+            await self._wait_turn(entry.id, activation)
             reply, record = await self.process(activation)
             await self._deps.replies.write(reply, record)
             await self._deps.stream.ack(entry.id)
         except Exception:
             log.exception("activation %s left pending for retry", activation.id)
+
+    async def _wait_turn(self, entry_id: str, activation: Activation) -> None:
+        self._waiting.add(entry_id)
+        self._capacity_changed.set()  # a waiting entry frees a running slot
+        try:
+            await self._deps.turns.wait(activation)
+        finally:
+            self._waiting.discard(entry_id)
 
     async def process(self, activation: Activation) -> tuple[Reply, ActivationRecord]:
         """Run the activation's callsystem; every failure becomes a typed reply, never an exception."""

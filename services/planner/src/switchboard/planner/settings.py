@@ -14,6 +14,10 @@ class PlannerSettings(ServiceSettings):
     planner_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     default_callsystem: str = "cs.switchboard.legacy@latest"
     max_concurrent_activations: int = Field(default=32, ge=1)
+    # Activations waiting for their channel's turn hold no work; they are bounded apart from those running.
+    max_waiting_activations: int = Field(default=256, ge=0)
+    # An earlier activation that holds its channel longer than this is assumed lost (its reply never posted).
+    channel_turn_timeout_s: float = Field(default=300.0, gt=0)
     history_window: int = Field(default=20, ge=0)
     max_reply_tokens: int = Field(default=200, ge=1)
     # An entry pending this long on a planner that stopped heartbeating is taken over.

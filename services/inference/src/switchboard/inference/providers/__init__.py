@@ -1,0 +1,25 @@
+"""Drivers of the image role (hosted APIs, no Ray), and the generator the settings ask for."""
+
+from __future__ import annotations
+
+from switchboard.core.metrics import Metrics
+from switchboard.inference.images import ImageDriver, ImageGenerator, SyncBlobWriter, connect_sync_bytes
+from switchboard.inference.providers.openai_images import OpenAIImages
+from switchboard.inference.settings import InferenceSettings
+
+
+def build_image_driver(settings: InferenceSettings) -> ImageDriver | None:
+    """The driver `image_backend` names; None when the image role is off (`none`)."""
+    if settings.image_backend == "openai":
+        return OpenAIImages(settings.image_base_url, settings.image_model, settings.image_api_key,
+                            settings.image_timeout_s)
+    return None
+
+
+def build_image_generator(settings: InferenceSettings, metrics: Metrics) -> ImageGenerator | None:
+    """The image role as configured; None (every image request refused with `RoleNotConfigured`) when off."""
+    driver = build_image_driver(settings)
+    if driver is None:
+        return None
+    blobs = SyncBlobWriter(connect_sync_bytes(settings), settings.image_retention_s)
+    return ImageGenerator(driver, blobs, metrics, settings.image_max_bytes, settings.trace_content)
