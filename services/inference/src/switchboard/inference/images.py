@@ -109,12 +109,11 @@ class ImageGenerator:
 
     def _store(self, generated: GeneratedImages, wanted: int) -> ImageResult:
         """Check every image first, then store them: a bad image fails the step without half a result."""
-        files = generated.images[:wanted]  # a provider that sends more than asked for is not paid extra
+        files = generated.images[:wanted]  # extra images a provider sends are dropped, never stored
         if not files:
             raise InferenceError("the image provider returned no image")
-        infos = [self._check(index, data) for index, data in enumerate(files, 1)]
-        refs = tuple(self._attachment(index, data, info) for index, (data, info) in enumerate(zip(files, infos,
-                                                                                                 strict=True), 1))
+        checked = [(data, self._check(index, data)) for index, data in enumerate(files, 1)]
+        refs = tuple(self._attachment(index, data, info) for index, (data, info) in enumerate(checked, 1))
         return ImageResult(images=refs, model=generated.model, revised_prompt=generated.revised_prompt)
 
     def _check(self, index: int, data: bytes) -> ImageInfo:

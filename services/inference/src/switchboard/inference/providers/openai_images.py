@@ -42,15 +42,12 @@ class OpenAIImages:
         try:
             response = self._client.post("/images/generations", json=body)
         except httpx.TimeoutException:
-            raise ModelUnavailable(f"the image provider did not answer within {self._client.timeout.read:g} s") \
-                from None
+            waited = self._client.timeout.read
+            raise ModelUnavailable(f"the image provider did not answer within {waited:g} s") from None
         except httpx.TransportError as exc:
             raise ModelUnavailable(f"the image provider is unreachable ({type(exc).__name__})") from None
         self._raise_for_status(response)
         return self._parse(response)
-
-    def close(self) -> None:
-        self._client.close()
 
     def _raise_for_status(self, response: httpx.Response) -> None:
         status = response.status_code
