@@ -12,7 +12,11 @@ import redis
 
 from switchboard.devstack.stack import Stack, StackConfig
 from switchboard.emulator.client import EmulatorClient
+from tests.support.fake_images_api import FakeImagesApi
 from tests.support.otlp import OtlpReceiver
+
+IMAGE_API_KEY = "sk-e2e-image-key"
+QUEUE_NOTICE_OVER = 8  # more activations waiting than this: a newcomer is told its place in line
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +28,14 @@ def otlp() -> Iterator[OtlpReceiver]:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver) -> Iterator[Stack]:
+def images_api() -> Iterator[FakeImagesApi]:
+    """The cloud image provider (OpenAI Images API), faked locally."""
+    with FakeImagesApi() as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver, images_api: FakeImagesApi) -> Iterator[Stack]:
     config = StackConfig(
         run_dir=Path(tmp_path_factory.mktemp("stack")),
         env={"OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"},
@@ -33,6 +44,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver) -> Itera
             "SWITCHBOARD_EDIT_INTERVAL_S": "0.2",
             # Tests share users; the rate-limit test sets its own limit on its own channel.
             "SWITCHBOARD_USER_RATE": json.dumps({"capacity": 1000, "per_seconds": 1}),
+            "SWITCHBOARD_QUEUE_NOTICE_OVER": str(QUEUE_NOTICE_OVER),
+        }, "inference": {
+            "SWITCHBOARD_IMAGE_BACKEND": "openai", "SWITCHBOARD_IMAGE_BASE_URL": images_api.url,
+            "SWITCHBOARD_IMAGE_API_KEY": IMAGE_API_KEY,
         }},
     )
     running = Stack(config)
@@ -52,7 +67,6 @@ def emulator(stack: Stack) -> EmulatorClient:
 @pytest.fixture(scope="session")
 def store(stack: Stack) -> redis.Redis:
     return redis.Redis.from_url(stack.redis_url, decode_responses=True)
-
 
 
 @pytest.fixture(scope="session")

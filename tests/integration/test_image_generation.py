@@ -22,10 +22,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
+from switchboard.core.blobs import SyncBlobWriter
 from switchboard.core.celery_app import make_celery
 from switchboard.core.journal import SyncJournal
 from switchboard.core.keys import Queue, Task, blob
 from switchboard.core.metrics import Metrics
+from switchboard.core.redis_client import connect_sync
 from switchboard.core.wire import (
     ChatMessage,
     ImageRequest,
@@ -39,7 +41,7 @@ from switchboard.inference.bridge import InferenceBridge, register_inference_tas
 from switchboard.inference.deployments.engines import EchoEngine
 from switchboard.inference.deployments.protocol import parse_chat_request
 from switchboard.inference.image_headers import read_image_header
-from switchboard.inference.images import ImageGenerator, SyncBlobWriter, connect_sync_bytes
+from switchboard.inference.images import ImageGenerator
 from switchboard.inference.providers import build_image_driver, build_image_generator
 from switchboard.inference.settings import InferenceSettings
 from tests.conftest import wait_until
@@ -99,7 +101,8 @@ def image_role(settings: InferenceSettings, metrics: Metrics, provider: TracerPr
     if driver is None:
         assert build_image_generator(settings, metrics) is None
         return None
-    return ImageGenerator(driver, SyncBlobWriter(connect_sync_bytes(settings), settings.image_retention_s), metrics,
+    blobs = SyncBlobWriter(connect_sync(settings, decode_responses=False), settings.image_retention_s)
+    return ImageGenerator(driver, blobs, metrics,
                           settings.image_max_bytes, settings.trace_content, tracer=provider.get_tracer("test"))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Literal
 
+import redis
 import redis.asyncio as aioredis
 
 from switchboard.core import keys
@@ -40,3 +41,20 @@ class BlobStore:
         if data is not None and hashlib.sha256(data).hexdigest() != sha256:
             return None  # never hand out bytes that do not match their address
         return data
+
+
+class SyncBlobWriter:
+    """`BlobStore.put` for sync code (Celery threads): the same keys, `SET NX` and retention.
+
+    The client must not decode responses (`connect_sync(..., decode_responses=False)`).
+    """
+
+    def __init__(self, client: redis.Redis, retention_s: int) -> None:
+        self._redis = client
+        self._retention_s = retention_s
+
+    def put(self, data: bytes) -> str:
+        """Store `data` (once); returns its sha256, the blob's address."""
+        digest = hashlib.sha256(data).hexdigest()
+        self._redis.set(keys.blob(digest), data, nx=True, ex=self._retention_s)
+        return digest

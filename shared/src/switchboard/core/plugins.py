@@ -22,7 +22,16 @@ from typing import Any, ClassVar, Protocol
 from switchboard.core.blobs import BlobStore
 from switchboard.core.errors import PluginLoadError, UnknownCallsystem
 from switchboard.core.memory import MemoryScope
-from switchboard.core.wire import Activation, ChatMessage, HistoryMessage, InferenceResult, Outcome, Reply
+from switchboard.core.wire import (
+    Activation,
+    AttachmentRef,
+    ChatMessage,
+    HistoryMessage,
+    ImageResult,
+    InferenceResult,
+    Outcome,
+    Reply,
+)
 
 ENTRY_POINT_GROUP = "switchboard.callsystems"
 CAPABILITIES = frozenset({"text", "vision", "image", "tools", "ears", "audio"})
@@ -51,6 +60,8 @@ class CallContext(Protocol):
     async def infer(self, messages: list[ChatMessage], *, max_tokens: int = 256,
                     temperature: float = 0.7, stream: bool = True) -> InferenceResult: ...
 
+    async def imagine(self, prompt: str, *, width: int = 512, height: int = 512) -> ImageResult: ...
+
     async def tool(self, name: str, arguments: dict[str, Any]) -> Any: ...
 
     async def gather(self, *steps: Awaitable[Any]) -> list[Any]: ...
@@ -61,7 +72,8 @@ class CallContext(Protocol):
 
     async def forget_history(self) -> None: ...
 
-    def reply(self, text: str, outcome: Outcome = Outcome.REPLIED) -> Reply: ...
+    def reply(self, text: str, outcome: Outcome = Outcome.REPLIED,
+              images: tuple[AttachmentRef, ...] = ()) -> Reply: ...
 
 
 class Callsystem:

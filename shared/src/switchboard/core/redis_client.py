@@ -20,8 +20,9 @@ def connect_async(settings: ServiceSettings, decode_responses: bool = True) -> a
     return aioredis.Redis(connection_pool=pool)
 
 
-def connect_sync(settings: ServiceSettings) -> redis.Redis:
+def connect_sync(settings: ServiceSettings, decode_responses: bool = True) -> redis.Redis:
+    """The same for sync code (Celery workers)."""
     pool = redis.BlockingConnectionPool.from_url(
-        settings.redis_url, decode_responses=True, max_connections=settings.redis_max_connections,
+        settings.redis_url, decode_responses=decode_responses, max_connections=settings.redis_max_connections,
         timeout=settings.redis_pool_timeout_s)
     return redis.Redis(connection_pool=pool)

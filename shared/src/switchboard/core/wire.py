@@ -116,7 +116,6 @@ class InteractionRef(WireModel):
     application_id: str
     token: str = Field(repr=False)
     command: Literal["imagine", "replay"]
-    ephemeral: bool = False
 
 
 class Activation(WireModel):
@@ -287,6 +286,7 @@ class Reply(WireModel):
     error: ErrorInfo | None = None
     interaction: InteractionRef | None = None  # answer by editing this command's response
     deliver: bool = True  # False for replays: shown to the operator, never posted in the channel
+    replay_of: str | None = None  # the activation this reply replays
     created_at: float = Field(default_factory=time.time)
     trace_context: dict[str, str] = Field(default_factory=dict)
 

@@ -30,6 +30,7 @@ from switchboard.gateway.rest_budget import RestBudget
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.gateway.sharding import IdentifyGate
 from switchboard.gateway.throttle import ActivationLimiter
+from switchboard.gateway.work_commands import WorkServices
 
 log = logging.getLogger("switchboard.gateway")
 
@@ -55,12 +56,12 @@ def build_bot(settings: GatewaySettings, client: aioredis.Redis, metrics: Metric
 
     def build_deps(api: DiscordApi) -> GatewayDeps:
         live = LiveReplies(client, api, settings.edit_interval_s, settings.posted_retention_s, settings.stream_grace_s)
+        queue, limiter = ActivationQueue(client, settings.posted_retention_s), ActivationLimiter(client)
         return GatewayDeps(
-            queue=ActivationQueue(client, settings.posted_retention_s), work=work, config=config,
-            attachments=AttachmentIntake(blobs),
-            limiter=ActivationLimiter(client), history=history, live=live,
-            poster=ReplyPoster(client, api, live, history, work, metrics, settings),
-            commands=CommandServices(client, config, PersonaStore(client), history), metrics=metrics,
+            queue=queue, work=work, config=config, attachments=AttachmentIntake(blobs), limiter=limiter,
+            history=history, live=live, poster=ReplyPoster(client, api, live, history, work, blobs, metrics, settings),
+            commands=CommandServices(client, config, PersonaStore(client), history),
+            work_commands=WorkServices(client, queue, limiter, config, settings.operator_role_ids), metrics=metrics,
             queue_notice_over=settings.queue_notice_over, typing_grace_s=settings.stream_grace_s)
 
     budget = RestBudget(client, metrics, settings.discord_rest_rate)

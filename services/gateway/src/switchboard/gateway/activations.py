@@ -19,8 +19,10 @@ from switchboard.gateway.busy import STALE_AFTER_S
 
 _ENQUEUE_ONCE = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
-  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
-  redis.call('EXPIRE', KEYS[3], ARGV[6])
+  if ARGV[5] ~= '' then
+    redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+    redis.call('EXPIRE', KEYS[3], ARGV[6])
+  end
   return redis.call('XADD', KEYS[2], '*', ARGV[1], ARGV[2])
 end
 return false
@@ -33,11 +35,16 @@ class ActivationQueue:
         self._script = client.register_script(_ENQUEUE_ONCE)
         self._retention_s = retention_s
 
-    async def enqueue(self, activation: Activation) -> bool:
-        """True when the activation was queued now; False when it had been queued before."""
+    async def enqueue(self, activation: Activation, in_channel_order: bool = True) -> bool:
+        """True when the activation was queued now; False when it had been queued before.
+
+        `in_channel_order=False` (slash-command work, answered in the command's response) lets it run
+        beside the channel's conversation instead of waiting its turn in it.
+        """
+        listed = activation.id if in_channel_order else ""
         entry_id = await self._script(
             keys=[keys.accepted(activation.id), Stream.ACTIVATIONS.value, keys.busy(activation.channel_id)],
-            args=[STREAM_FIELD, activation.to_json(), self._retention_s, time.time(), activation.id, STALE_AFTER_S])
+            args=[STREAM_FIELD, activation.to_json(), self._retention_s, time.time(), listed, STALE_AFTER_S])
         return entry_id is not None
 
     async def accepted(self, activation_id: str) -> bool:

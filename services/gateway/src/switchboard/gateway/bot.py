@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +35,8 @@ from switchboard.gateway.ordering import ChannelOrder
 from switchboard.gateway.policy import decide, facts_of, parent_of
 from switchboard.gateway.replies import ReplyPoster
 from switchboard.gateway.sharding import IdentifyGate
-from switchboard.gateway.throttle import ActivationLimiter, Admission
+from switchboard.gateway.throttle import ActivationLimiter, throttle_notice
+from switchboard.gateway.work_commands import WorkServices, install_work_commands
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class GatewayDeps:
     live: LiveReplies
     poster: ReplyPoster
     commands: CommandServices
+    work_commands: WorkServices
     metrics: Metrics
     queue_notice_over: int = 20  # show the queue position when more activations than this wait
     typing_grace_s: float = 0.0  # answers faster than this get no typing indicator
@@ -79,6 +80,7 @@ class GatewayBot(discord.AutoShardedClient):
         self.deps = build_deps(self.api)
         self.tree = app_commands.CommandTree(self)
         install_commands(self.tree, self.deps.commands)
+        install_work_commands(self.tree, self.deps.work_commands)
         self._command_guild = discord.Object(int(command_guild_id)) if command_guild_id else None
         self._order = ChannelOrder()
         self._identify = identify
@@ -214,13 +216,6 @@ class GatewayBot(discord.AutoShardedClient):
             await self.api.typing(channel_id)
         except discord.HTTPException as exc:  # typing is a courtesy; never fail an activation on it
             log.debug("typing indicator failed: %s", exc)
-
-
-def throttle_notice(admission: Admission) -> str:
-    wait = f"{max(1, math.ceil(admission.retry_after_s))} s"
-    if admission.scope == "guild":
-        return f"⏳ This server is sending me more messages than I can take right now; try again in {wait}."
-    return f"⏳ You're sending messages faster than I can answer; I'll take new ones from you in {wait}."
 
 
 def _activation(message: discord.Message, trigger: Trigger, trace_context: dict[str, str],

@@ -56,6 +56,8 @@ async def report_error(interaction: discord.Interaction, error: app_commands.App
         text = f"🚫 You need the {', '.join(p.replace('_', ' ') for p in error.missing_permissions)} permission."
     elif isinstance(cause, ConfigError):
         text = f"⚠️ {cause}"
+    elif isinstance(error, app_commands.CheckFailure):
+        text = str(error)
     else:
         log.exception("command %s failed", interaction.command and interaction.command.name, exc_info=cause)
         text = "❌ That command failed on my side; it has been logged."

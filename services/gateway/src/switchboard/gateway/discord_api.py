@@ -7,9 +7,12 @@ carries a nonce derived from the activation so Discord drops a second create of 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 import discord
 import yarl
+
+from switchboard.core.wire import InteractionRef
 
 NONCE_MAX = 25
 
@@ -41,10 +44,20 @@ class DiscordApi:
         return await self._channel(channel_id).send(content, reference=reference, nonce=nonce)
 
     async def send(self, channel_id: str, content: str, nonce: str,
-                   file: discord.File | None = None) -> discord.Message:
-        if file is None:
+                   files: Sequence[discord.File] = ()) -> discord.Message:
+        if not files:
             return await self._channel(channel_id).send(content, nonce=nonce)
-        return await self._channel(channel_id).send(content or None, nonce=nonce, file=file)
+        return await self._channel(channel_id).send(content or None, nonce=nonce, files=list(files))
+
+    async def answer_interaction(self, interaction: InteractionRef, content: str,
+                                 files: Sequence[discord.File] = ()) -> discord.Message:
+        """Answer a deferred slash command: the first followup replaces its "thinking…" response.
+
+        Whether the answer is ephemeral was decided when the command deferred; the followup keeps it.
+        """
+        webhook = discord.Webhook.partial(int(interaction.application_id), interaction.token, client=self._client)
+        extra = {"files": list(files)} if files else {}
+        return await webhook.send(content, wait=True, **extra)
 
     async def react(self, channel_id: str, message_id: str, emoji: str) -> None:
         await self._channel(channel_id).get_partial_message(int(message_id)).add_reaction(emoji)

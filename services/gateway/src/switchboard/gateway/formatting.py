@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from switchboard.core.wire import Outcome, Reply
+
 MESSAGE_LIMIT = 2000
 FENCE = "```"
 CLOSE_FENCE = "\n" + FENCE
@@ -71,3 +73,12 @@ def compose(text: str, attach_over_chars: int) -> list[Outgoing]:
         note = f"📎 The answer is long ({len(text):,} characters), so it is attached as a file."
         return [Outgoing(note), Outgoing("", attachment=text.encode())]
     return [Outgoing(piece) for piece in split_message(text)]
+
+
+def command_answer(reply: Reply) -> str:
+    """The text that answers a slash command: one message, so a long answer is cut, not split."""
+    text = reply.text or ("(no answer)" if reply.outcome == Outcome.SILENT else "")
+    if reply.replay_of is not None:
+        text = (f"🔁 Replayed `{reply.replay_of}` live (not posted in the channel); "
+                f"outcome `{reply.outcome.value}`:\n>>> {text}")
+    return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT - 20] + "\n… (truncated)"

@@ -21,15 +21,16 @@ from opentelemetry.trace import Link, SpanKind
 from redis.exceptions import ResponseError
 
 from switchboard.core import keys
+from switchboard.core.blobs import BlobStore
 from switchboard.core.errors import InvalidPayload
 from switchboard.core.history import ChannelHistory
 from switchboard.core.keys import STREAM_FIELD, Group, Stream
 from switchboard.core.metrics import Metrics
 from switchboard.core.tracing import extract_context, span_context_of, tracer
-from switchboard.core.wire import HistoryMessage, Outcome, Reply
+from switchboard.core.wire import HistoryMessage, InteractionRef, Outcome, Reply
 from switchboard.gateway.busy import ChannelWork
 from switchboard.gateway.discord_api import DiscordApi, nonce_for
-from switchboard.gateway.formatting import Outgoing, compose
+from switchboard.gateway.formatting import Outgoing, command_answer, compose
 from switchboard.gateway.live import LiveReplies
 from switchboard.gateway.settings import GatewaySettings
 
@@ -52,9 +53,10 @@ OUTCOME_REACTIONS = {
 
 class ReplyPoster:
     def __init__(self, client: aioredis.Redis, api: DiscordApi, live: LiveReplies, history: ChannelHistory,
-                 work: ChannelWork, metrics: Metrics, settings: GatewaySettings) -> None:
+                 work: ChannelWork, blobs: BlobStore, metrics: Metrics, settings: GatewaySettings) -> None:
         self._redis = client
         self._work = work
+        self._blobs = blobs
         self._api = api
         self._live = live
         self._history = history
@@ -149,6 +151,10 @@ class ReplyPoster:
             await pipe.execute()
 
     async def _deliver(self, reply: Reply) -> list[int]:
+        if reply.interaction is not None:
+            return [await self._answer_command(reply, reply.interaction)]
+        if not reply.deliver:
+            return []  # a replay without a command to answer: its result is in its record
         placeholder = await self._live.finish(reply.activation_id)
         if reply.outcome == Outcome.SILENT and not reply.text:
             if placeholder is not None:  # a started answer that will not finish (superseded)
@@ -158,12 +164,32 @@ class ReplyPoster:
         with tracer().start_as_current_span("POST reply", kind=SpanKind.CLIENT,
                                             attributes={"discord.channel_id": reply.channel_id}):
             ids = []
-            for part, outgoing in enumerate(compose(reply.text, self._settings.attach_over_chars)):
+            parts = compose(reply.text, self._settings.attach_over_chars)
+            for part, outgoing in enumerate(parts):
                 ids.append(await self._post_part(reply, part, outgoing, placeholder if part == 0 else None))
+            if reply.images:  # after the text, so a streamed placeholder needs no attachment edit
+                message = await self._api.send(reply.channel_id, "", nonce_for(reply.activation_id, len(parts)),
+                                               await self._image_files(reply))
+                ids.append(message.id)
             await self._mark_outcome(reply)
         self._metrics.hop_duration.labels(hop="post_reply").observe(time.perf_counter() - started)
         await self._remember(reply, ids[0])
         return ids
+
+    async def _answer_command(self, reply: Reply, interaction: InteractionRef) -> int:
+        message = await self._api.answer_interaction(interaction, command_answer(reply),
+                                                     await self._image_files(reply))
+        return message.id
+
+    async def _image_files(self, reply: Reply) -> list[discord.File]:
+        files = []
+        for image in reply.images:
+            data = await self._blobs.get(image.sha256)
+            if data is None:  # expired before posting: send what is left rather than nothing
+                log.warning("image %s of %s has expired; not attached", image.sha256[:12], reply.activation_id)
+                continue
+            files.append(discord.File(io.BytesIO(data), image.filename))
+        return files
 
     async def _post_part(self, reply: Reply, part: int, outgoing: Outgoing, placeholder: int | None) -> int:
         if placeholder is not None:
@@ -174,7 +200,7 @@ class ReplyPoster:
             message = await self._api.send_reply(reply.channel_id, reply.reply_to_message_id, outgoing.content, nonce)
         else:
             file = discord.File(io.BytesIO(outgoing.attachment), outgoing.filename) if outgoing.attachment else None
-            message = await self._api.send(reply.channel_id, outgoing.content, nonce, file)
+            message = await self._api.send(reply.channel_id, outgoing.content, nonce, [file] if file else [])
         if message.content != outgoing.content:  # the nonce returned an earlier (streaming) message: finish it
             await self._api.edit(reply.channel_id, message.id, outgoing.content)
         return message.id

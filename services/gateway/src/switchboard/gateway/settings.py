@@ -20,6 +20,8 @@ class GatewaySettings(ServiceSettings):
     emulator_token: SecretStr = SecretStr("emulator-token")
     # Sync slash commands to this guild only (instant; for development). Unset: sync globally.
     command_guild_id: str | None = None
+    # Members with one of these roles (or Administrator) are operators: they may use `/replay`.
+    operator_role_ids: frozenset[str] = frozenset()
     # Sharding: the total shard count and the shards this process runs (e.g. the pod ordinal).
     # Unset: Discord's recommended count, all shards in this process.
     shard_count: int | None = Field(default=None, ge=1)

@@ -42,3 +42,10 @@ class ActivationLimiter:
         notify = await self._redis.set(keys.notice_sent(scope, scope_id), "1", nx=True,
                                        px=max(1, math.ceil(retry_after_s * 1000)))
         return Admission(allowed=False, scope=scope, retry_after_s=retry_after_s, notify=bool(notify))
+
+
+def throttle_notice(admission: Admission) -> str:
+    wait = f"{max(1, math.ceil(admission.retry_after_s))} s"
+    if admission.scope == "guild":
+        return f"⏳ This server is sending me more messages than I can take right now; try again in {wait}."
+    return f"⏳ You're sending messages faster than I can answer; I'll take new ones from you in {wait}."

@@ -8,19 +8,16 @@ stores each as a content-addressed blob (`sb:blob:<sha256>`, SET NX, like `BlobS
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 from typing import Protocol
 
-import redis
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from switchboard.core import keys
+from switchboard.core.blobs import SyncBlobWriter
 from switchboard.core.errors import InferenceError
 from switchboard.core.metrics import Metrics
-from switchboard.core.settings import ServiceSettings
 from switchboard.core.tracing import tracer as switchboard_tracer
 from switchboard.core.wire import AttachmentRef, ImageRequest, ImageResult, StepRequest
 from switchboard.inference.image_headers import ImageInfo, NotAnImage, read_image_header
@@ -45,31 +42,6 @@ class ImageDriver(Protocol):
     provider: str  # `gen_ai.provider.name` on the span
 
     def generate(self, request: ImageRequest) -> GeneratedImages: ...
-
-
-class SyncBlobWriter:
-    """Blob writes from a sync (Celery) thread, with the same keys and `SET NX` as `BlobStore.put`.
-
-    The client must not decode responses (see `connect_sync_bytes`).
-    """
-
-    def __init__(self, client: redis.Redis, retention_s: int) -> None:
-        self._redis = client
-        self._retention_s = retention_s
-
-    def put(self, data: bytes) -> str:
-        """Store `data` (once); returns its sha256, the blob's address."""
-        digest = hashlib.sha256(data).hexdigest()
-        self._redis.set(keys.blob(digest), data, nx=True, ex=self._retention_s)
-        return digest
-
-
-def connect_sync_bytes(settings: ServiceSettings) -> redis.Redis:
-    """A sync client for bytes (blobs); `switchboard.core.redis_client.connect_sync` only makes decoding ones."""
-    pool = redis.BlockingConnectionPool.from_url(
-        settings.redis_url, decode_responses=False, max_connections=settings.redis_max_connections,
-        timeout=settings.redis_pool_timeout_s)
-    return redis.Redis(connection_pool=pool)
 
 
 class ImageGenerator:

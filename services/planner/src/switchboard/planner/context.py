@@ -30,10 +30,13 @@ from switchboard.core.tool_catalog import ToolCatalog
 from switchboard.core.tracing import tracer
 from switchboard.core.wire import (
     Activation,
+    AttachmentRef,
     ChatMessage,
     ErrorInfo,
     HistoryMessage,
     HistoryWindow,
+    ImageRequest,
+    ImageResult,
     InferenceRequest,
     InferenceResult,
     MemoryValue,
@@ -113,6 +116,11 @@ class StepContext:
         result = await self._remote_step(self._next_key("infer"), request)
         return _output(result, InferenceResult)
 
+    async def imagine(self, prompt: str, *, width: int = 512, height: int = 512) -> ImageResult:
+        """Generate images (the `image` role); they come back as blobs, ready to attach to the reply."""
+        request = ImageRequest(prompt=prompt[:2000], width=width, height=height)
+        return _output(await self._remote_step(self._next_key("image"), request), ImageResult)
+
     async def tool(self, name: str, arguments: dict[str, Any]) -> Any:
         """Run a tool; a call that is not allowed or has bad arguments is refused before any task exists."""
 
@@ -161,10 +169,12 @@ class StepContext:
     def _owner(self, scope: MemoryScope) -> str:
         return self.activation.author_id if scope == "user" else self.activation.channel_id
 
-    def reply(self, text: str, outcome: Outcome = Outcome.REPLIED) -> Reply:
+    def reply(self, text: str, outcome: Outcome = Outcome.REPLIED, images: tuple[AttachmentRef, ...] = ()) -> Reply:
+        """The reply to this activation: in its channel, or to the command or operator that asked for it."""
         a = self.activation
         return Reply(activation_id=a.id, guild_id=a.guild_id, channel_id=a.channel_id,
-                     reply_to_message_id=a.message_id, outcome=outcome, text=text)
+                     reply_to_message_id=a.message_id, outcome=outcome, text=text, images=images,
+                     interaction=a.interaction, deliver=a.replay_of is None, replay_of=a.replay_of)
 
     def _next_key(self, kind: str) -> str:
         key = f"{kind}:{self._counters[kind]}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from switchboard.core.errors import (
     InferenceError,
     InvalidPayload,
+    RoleNotConfigured,
     StepTimeout,
     Superseded,
     SwitchboardError,
@@ -40,4 +41,6 @@ def user_text(outcome: Outcome, error: BaseException) -> str:
     if outcome == Outcome.SILENT:
         return ""
     code = error.code if isinstance(error, SwitchboardError) else "internal_error"
+    if isinstance(error, RoleNotConfigured):  # not a passing failure: trying again will not help
+        return f"Sorry, {error.message}. (`{code}`)"
     return f"{_TEXT.get(outcome, _TEXT[Outcome.FAILED])} (`{code}`)"

@@ -28,6 +28,7 @@ from switchboard.core.resilience import TRANSIENT, keep_running
 from switchboard.core.tracing import current_trace_id, extract_context, inject_context, span_context_of, tracer
 from switchboard.core.wire import Activation, ActivationRecord, ErrorInfo, Reply
 from switchboard.planner.activations import ActivationStream, Entry
+from switchboard.planner.callsystems.imagine import IMAGINE
 from switchboard.planner.context import ContextServices, StepContext
 from switchboard.planner.outcomes import outcome_for, user_text
 from switchboard.planner.replies import ReplyWriter
@@ -176,7 +177,7 @@ class Planner:
                 activation.guild_id, activation.channel_id, activation.thread_parent_id)
             persona = await self._persona(config.persona)
             ctx = StepContext(activation, persona, self._deps.services, frozenset(config.allowed_tools))
-            run = await self._activate(ctx, config.callsystem or self._settings.default_callsystem)
+            run = await self._activate(ctx, self._callsystem_for(activation, config.callsystem))
             span.set_attributes({"switchboard.outcome": run.reply.outcome.value,
                                  "switchboard.callsystem": f"{run.package_id}@{run.version}"})
             record = ActivationRecord(
@@ -188,6 +189,11 @@ class Planner:
         self._deps.metrics.activations.labels(trigger=activation.trigger.value, outcome=reply.outcome.value).inc()
         self._deps.metrics.hop_duration.labels(hop="plan").observe(record.finished_at - started)
         return reply, record
+
+    def _callsystem_for(self, activation: Activation, configured: str | None) -> str:
+        if activation.interaction is not None and activation.interaction.command == "imagine":
+            return IMAGINE
+        return configured or self._settings.default_callsystem
 
     async def _persona(self, name: str | None) -> Persona:
         persona = await self._deps.personas.get(name)

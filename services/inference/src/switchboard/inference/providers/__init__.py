@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from switchboard.core.blobs import SyncBlobWriter
 from switchboard.core.metrics import Metrics
-from switchboard.inference.images import ImageDriver, ImageGenerator, SyncBlobWriter, connect_sync_bytes
+from switchboard.core.redis_client import connect_sync
+from switchboard.inference.images import ImageDriver, ImageGenerator
 from switchboard.inference.providers.openai_images import OpenAIImages
 from switchboard.inference.settings import InferenceSettings
 
@@ -21,5 +23,5 @@ def build_image_generator(settings: InferenceSettings, metrics: Metrics) -> Imag
     driver = build_image_driver(settings)
     if driver is None:
         return None
-    blobs = SyncBlobWriter(connect_sync_bytes(settings), settings.image_retention_s)
+    blobs = SyncBlobWriter(connect_sync(settings, decode_responses=False), settings.image_retention_s)
     return ImageGenerator(driver, blobs, metrics, settings.image_max_bytes, settings.trace_content)
