@@ -130,8 +130,9 @@ def test_a_429_and_5xx_storm_still_posts_every_reply_exactly_once(stack, emulato
     channel = emulator.create_channel("stormy")["id"]
     emulator.add_fault(429, rf"/channels/{channel}/messages$", method="POST", count=6, retry_after=0.3)
     emulator.add_fault(500, rf"/channels/{channel}/messages/\d+$", method="PATCH", count=3)
-    asked = [emulator.inject_message(f"storm question {i}", channel_id=channel, author="alice", mention_bot=True)
-             for i in range(4)]
+    # Long answers stream (placeholder + edits), so the PATCH failures are met too.
+    asked = [emulator.inject_message(f"Write a long story about storm number {i}.", channel_id=channel,
+                                     author="alice", mention_bot=True) for i in range(4)]
     for message in asked:
         wait_for_posted_reply(store, emulator, message["id"])
     barrier(emulator, store, channel)
