@@ -140,10 +140,30 @@ class Activation(WireModel):
     trace_context: dict[str, str] = Field(default_factory=dict)
 
 
+class ToolSpec(WireModel):
+    """A tool offered to a model: its name, what it does, and the JSON Schema of its arguments."""
+
+    kind: Literal["tool_spec"] = "tool_spec"
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+class ModelToolCall(WireModel):
+    """A tool call a model asked for; `id` pairs it with the `tool` message that answers it."""
+
+    kind: Literal["model_tool_call"] = "model_tool_call"
+    id: str
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
 class ChatMessage(WireModel):
     kind: Literal["chat_message"] = "chat_message"
-    role: Literal["system", "user", "assistant"]
+    role: Literal["system", "user", "assistant", "tool"]
     content: str
+    tool_calls: tuple[ModelToolCall, ...] = ()  # an assistant turn that asked for tools
+    tool_call_id: str | None = None  # a `tool` message: the call it answers
 
 
 class InferenceRequest(WireModel):
@@ -156,6 +176,7 @@ class InferenceRequest(WireModel):
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     seed: int | None = None
     stream_to: str | None = None
+    tools: tuple[ToolSpec, ...] = ()  # offered to the model; it may answer with `tool_calls` instead of text
 
 
 class InferenceResult(WireModel):
@@ -163,6 +184,7 @@ class InferenceResult(WireModel):
     text: str
     finish_reason: str
     model: str
+    tool_calls: tuple[ModelToolCall, ...] = ()
     prompt_tokens: int = 0
     completion_tokens: int = 0
     time_to_first_token_s: float | None = None
