@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -20,7 +21,8 @@ from switchboard.core.metrics import Metrics
 from switchboard.core.plugins import Persona
 from switchboard.core.settings import ServiceSettings
 from switchboard.core.tool_catalog import ToolCatalog
-from switchboard.core.wire import Activation, Trigger
+from switchboard.core.wire import Activation, ModelToolCall, Trigger
+from switchboard.planner.callsystems.integrations import run_tool_call
 from switchboard.planner.context import ContextServices, StepContext, Supersession
 from switchboard.planner.dispatch import StepDispatcher
 from switchboard.planner.waiter import StepWaiter
@@ -108,3 +110,17 @@ async def test_bad_arguments_are_refused_before_queueing(context, redis_url: str
     with pytest.raises(InvalidToolArguments, match="expression"):
         await context().tool("calculator", {"expr": "1+1"})
     assert redis.Redis.from_url(redis_url).llen("sb.tools") == 0
+
+
+async def test_a_model_is_offered_only_allowed_tools_that_a_worker_offers(context) -> None:
+    specs = await context(frozenset({"calculator", "web_fetch"})).tool_specs()
+    assert [spec.name for spec in specs] == ["calculator"]  # web_fetch is allowed, but no worker here runs it
+    assert "expression" in specs[0].parameters["properties"] and specs[0].description
+
+
+async def test_a_tool_call_the_channel_does_not_allow_is_an_error_the_model_reads(context, redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    message = await run_tool_call(context(frozenset({"calculator"})), ModelToolCall(id="c1", name="clock"))
+    assert message.role == "tool" and message.tool_call_id == "c1"
+    assert json.loads(message.content)["error"] == "tool_not_allowed"
+    assert client.llen("sb.tools") == 0  # refused in the planner: no task was ever queued

@@ -2,69 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from typing import Any
-
 import pytest
 
-from switchboard.core.plugins import Persona
 from switchboard.core.wire import (
     Activation,
-    ChatMessage,
     HistoryMessage,
-    InferenceResult,
     Outcome,
-    Reply,
     Trigger,
 )
 from switchboard.planner.callsystems.legacy import AMNESIA_NOTE, Legacy
+from tests.support.memory_context import MemoryContext
 
 
 def message(mid: str, author: str, content: str, from_self: bool = False) -> HistoryMessage:
     return HistoryMessage(message_id=mid, author_id=author, author_name=author, content=content,
                           created_at=float(mid), from_self=from_self)
-
-
-class MemoryContext:
-    """The CallContext surface legacy uses, kept in memory, with scripted model answers."""
-
-    def __init__(self, activation: Activation, history: list[HistoryMessage], answers: list[str]) -> None:
-        self.activation = activation
-        self.persona = Persona("test", "Be brief. Time: {time}.")
-        self.log = logging.LoggerAdapter(logging.getLogger("test"), {})
-        self.blobs = None
-        self.history_store = history
-        self.answers = answers
-        self.memory: dict[tuple[str, str], Any] = {}
-        self.prompts: list[list[ChatMessage]] = []
-
-    async def history(self, limit: int = 20) -> list[HistoryMessage]:
-        return self.history_store[-limit:]
-
-    async def tool(self, name: str, arguments: dict[str, Any]) -> Any:
-        assert name == "clock"
-        return {"iso": "2026-11-21T10:00:00+00:00"}
-
-    async def gather(self, *steps: Any) -> list[Any]:
-        return list(await asyncio.gather(*steps))
-
-    async def infer(self, messages: list[ChatMessage], **_: Any) -> InferenceResult:
-        self.prompts.append(messages)
-        return InferenceResult(text=self.answers.pop(0), finish_reason="stop", model="scripted")
-
-    async def recall(self, key: str, *, scope: str = "user") -> Any:
-        return self.memory.get((scope, key))
-
-    async def remember(self, key: str, value: Any, *, scope: str = "user") -> None:
-        self.memory[(scope, key)] = value
-
-    async def forget_history(self) -> None:
-        self.history_store.clear()
-
-    def reply(self, text: str, outcome: Outcome = Outcome.REPLIED) -> Reply:
-        return Reply(activation_id=self.activation.id, channel_id="c", reply_to_message_id=self.activation.id,
-                     outcome=outcome, text=text)
 
 
 def activation(mid: str = "10", content: str = "hi", replied_to: HistoryMessage | None = None) -> Activation:

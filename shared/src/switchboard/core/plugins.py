@@ -13,7 +13,7 @@ import inspect
 import logging
 import pkgutil
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from importlib.metadata import entry_points
@@ -31,6 +31,7 @@ from switchboard.core.wire import (
     InferenceResult,
     Outcome,
     Reply,
+    ToolSpec,
 )
 
 ENTRY_POINT_GROUP = "switchboard.callsystems"
@@ -57,8 +58,10 @@ class CallContext(Protocol):
 
     async def history(self, limit: int = 20) -> list[HistoryMessage]: ...
 
-    async def infer(self, messages: list[ChatMessage], *, max_tokens: int = 256,
-                    temperature: float = 0.7, stream: bool = True) -> InferenceResult: ...
+    async def infer(self, messages: list[ChatMessage], *, max_tokens: int = 256, temperature: float = 0.7,
+                    stream: bool = True, tools: Sequence[ToolSpec] = ()) -> InferenceResult: ...
+
+    async def tool_specs(self) -> list[ToolSpec]: ...
 
     async def imagine(self, prompt: str, *, width: int = 512, height: int = 512) -> ImageResult: ...
 
@@ -71,6 +74,8 @@ class CallContext(Protocol):
     async def remember(self, key: str, value: Any, *, scope: MemoryScope = "user") -> None: ...
 
     async def forget_history(self) -> None: ...
+
+    def note(self, text: str) -> None: ...
 
     def reply(self, text: str, outcome: Outcome = Outcome.REPLIED,
               images: tuple[AttachmentRef, ...] = ()) -> Reply: ...

@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 
 from switchboard.core import keys
 from switchboard.core.errors import InvalidToolArguments, ToolNotAllowed
+from switchboard.core.wire import ToolSpec
 
 
 class ToolCatalog:
@@ -35,3 +36,11 @@ class ToolCatalog:
         if errors:
             detail = "; ".join(f"{'/'.join(map(str, e.path)) or '(arguments)'}: {e.message}" for e in errors)
             raise InvalidToolArguments(f"{name}: {detail}")
+
+    async def specs(self, names: frozenset[str]) -> list[ToolSpec]:
+        """The declarations of the tools in `names` that a worker offers, by name, to show a model."""
+        ordered = sorted(names)
+        declarations = await self._redis.hmget(keys.TOOLS, ordered) if ordered else []
+        return [ToolSpec(name=name, description=d["description"], parameters=d["parameters"])
+                for name, raw in zip(ordered, declarations, strict=True) if raw is not None
+                for d in (json.loads(raw),)]

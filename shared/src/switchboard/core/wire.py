@@ -338,3 +338,4 @@ class ActivationRecord(WireModel):
     started_at: float
     finished_at: float
     steps: tuple[StepTiming, ...] = ()
+    notes: tuple[str, ...] = ()  # what the callsystem chose to record, e.g. a fallback it took

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -50,6 +50,7 @@ from switchboard.core.wire import (
     ToolCall,
     ToolCallContext,
     ToolResult,
+    ToolSpec,
 )
 from switchboard.planner.dispatch import StepDispatcher
 from switchboard.planner.waiter import StepWaiter
@@ -99,6 +100,7 @@ class StepContext:
         self.tracer = tracer()
         self._counters: Counter[str] = Counter()
         self.timings: list[StepTiming] = []
+        self.notes: list[str] = []
 
     async def history(self, limit: int = 20) -> list[HistoryMessage]:
         channel = self.activation.channel_id
@@ -109,10 +111,10 @@ class StepContext:
         result = await self._local_step(self._next_key("history"), read)
         return list(_output(result, HistoryWindow).messages)
 
-    async def infer(self, messages: list[ChatMessage], *, max_tokens: int = 256,
-                    temperature: float = 0.7, stream: bool = True) -> InferenceResult:
+    async def infer(self, messages: list[ChatMessage], *, max_tokens: int = 256, temperature: float = 0.7,
+                    stream: bool = True, tools: Sequence[ToolSpec] = ()) -> InferenceResult:
         request = InferenceRequest(messages=tuple(messages), max_tokens=max_tokens, temperature=temperature,
-                                   stream_to=self.activation.id if stream else None)
+                                   stream_to=self.activation.id if stream else None, tools=tuple(tools))
         result = await self._remote_step(self._next_key("infer"), request)
         return _output(result, InferenceResult)
 
@@ -120,6 +122,14 @@ class StepContext:
         """Generate images (the `image` role); they come back as blobs, ready to attach to the reply."""
         request = ImageRequest(prompt=prompt[:2000], width=width, height=height)
         return _output(await self._remote_step(self._next_key("image"), request), ImageResult)
+
+    async def tool_specs(self) -> list[ToolSpec]:
+        """The tools this activation may call (callsystem ∩ channel config), as a model is shown them."""
+        return await self._services.tools.specs(self.allowed_tools)
+
+    def note(self, text: str) -> None:
+        """Keep a remark on the activation record (e.g. "fell back to legacy: ...")."""
+        self.notes.append(text)
 
     async def tool(self, name: str, arguments: dict[str, Any]) -> Any:
         """Run a tool; a call that is not allowed or has bad arguments is refused before any task exists."""

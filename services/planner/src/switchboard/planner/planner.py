@@ -184,7 +184,7 @@ class Planner:
                 activation=activation, callsystem=run.package_id, callsystem_version=run.version,
                 persona=persona.name, planner_id=self._settings.planner_id, outcome=run.reply.outcome,
                 error=run.reply.error, trace_id=current_trace_id(), started_at=started, finished_at=time.time(),
-                steps=tuple(ctx.timings))
+                steps=tuple(ctx.timings), notes=tuple(ctx.notes))
             reply = self._stamp_trace(run.reply)
         self._deps.metrics.activations.labels(trigger=activation.trigger.value, outcome=reply.outcome.value).inc()
         self._deps.metrics.hop_duration.labels(hop="plan").observe(record.finished_at - started)

@@ -30,14 +30,19 @@ class Legacy(Callsystem):
     max_tokens = 200
 
     async def activate(self, ctx: CallContext) -> Reply:
-        history, now = await ctx.gather(ctx.history(limit=self.history_limit), current_time(ctx))
-        system = ctx.persona.instructions.replace("{time}", now)
-        turns = conversation(history, ctx.activation)
-        if notes := await attachment_notes(ctx):
-            turns[-1] = ChatMessage(role="user", content=f"{turns[-1].content}\n\n{notes}")
-        messages = [ChatMessage(role="system", content=system), *turns]
+        messages = await build_prompt(ctx, self.history_limit)
         result = await ctx.infer(messages, max_tokens=self.max_tokens, stream=True)
         return await answer(ctx, result.text.strip())
+
+
+async def build_prompt(ctx: CallContext, history_limit: int) -> list[ChatMessage]:
+    """Persona (with the time) + the channel's history + the trigger, with its attached files, last."""
+    history, now = await ctx.gather(ctx.history(limit=history_limit), current_time(ctx))
+    system = ctx.persona.instructions.replace("{time}", now)
+    turns = conversation(history, ctx.activation)
+    if notes := await attachment_notes(ctx):
+        turns[-1] = ChatMessage(role="user", content=f"{turns[-1].content}\n\n{notes}")
+    return [ChatMessage(role="system", content=system), *turns]
 
 
 async def current_time(ctx: CallContext) -> str:
