@@ -1,14 +1,16 @@
 """The inference bridge: a Celery task on `sb.inference` that runs a model step.
 
-Chat requests run on Ray Serve: the bridge streams the model's tokens, publishes the text so far on
-`sb:live:<activation>` for the gateway to show, and returns the full result for the journal. A GenAI
-span (`chat <model>`) covers the call; prompts and completions stay out of it unless content tracing is
-on. Image requests go to the image role's generator (see `images`), or fail with `RoleNotConfigured`
-when this deployment has none.
+Chat requests run on a `ChatModel`: Ray Serve (`ModelHost`) or a hosted API driver (`providers`). The
+bridge streams the model's tokens, publishes the text so far on `sb:live:<activation>` for the gateway
+to show, and returns the full result for the journal; the model's tool calls come back as
+`InferenceResult.tool_calls`. A GenAI span (`chat <model>`) covers the call; prompts, completions and
+tool arguments stay out of it unless content tracing is on. Image requests go to the image role's
+generator (see `images`), or fail with `RoleNotConfigured` when this deployment has none.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Generator
 from contextlib import closing
@@ -26,10 +28,12 @@ from switchboard.core.metrics import Metrics
 from switchboard.core.steps import execute_step
 from switchboard.core.tracing import inject_context, tracer
 from switchboard.core.wire import (
+    ChatMessage,
     ImageRequest,
     ImageResult,
     InferenceRequest,
     InferenceResult,
+    ModelToolCall,
     ReplyDelta,
     StepRequest,
 )
@@ -69,15 +73,20 @@ class InferenceBridge:
         with tracer().start_as_current_span(f"chat {self._model}", kind=SpanKind.CLIENT, attributes={
             "gen_ai.operation.name": "chat", "gen_ai.request.model": self._model,
             "gen_ai.request.max_tokens": request.max_tokens, "gen_ai.request.temperature": request.temperature,
-            "switchboard.activation_id": step.activation_id,
+            "gen_ai.request.tools": len(request.tools), "switchboard.activation_id": step.activation_id,
         }) as span:
             result = self._stream(request)
             span.set_attributes({
                 "gen_ai.response.model": result.model, "gen_ai.response.finish_reasons": [result.finish_reason],
                 "gen_ai.usage.input_tokens": result.prompt_tokens,
-                "gen_ai.usage.output_tokens": result.completion_tokens})
-            if self._trace_content:
+                "gen_ai.usage.output_tokens": result.completion_tokens,
+                "switchboard.response.tool_calls": len(result.tool_calls)})
+            if self._trace_content:  # tool arguments are content too: they quote the conversation
                 span.set_attribute("gen_ai.completion", result.text)
+                if result.tool_calls:
+                    span.set_attribute("switchboard.completion.tool_calls",
+                                       json.dumps([call.model_dump(include={"id", "name", "arguments"})
+                                                   for call in result.tool_calls]))
         return result
 
     def _stream(self, request: InferenceRequest) -> InferenceResult:
@@ -115,6 +124,8 @@ class InferenceBridge:
         result = InferenceResult(
             text=text, finish_reason=done.get("finish_reason", "stop"), model=model,
             prompt_tokens=done.get("prompt_tokens", 0), completion_tokens=done.get("completion_tokens", 0),
+            tool_calls=tuple(ModelToolCall(id=call["id"], name=call["name"], arguments=call["arguments"])
+                             for call in done.get("tool_calls", ())),
             time_to_first_token_s=first_token_s)
         if first_token_s is not None:
             self._metrics.time_to_first_token.labels(model=model).observe(first_token_s)
@@ -124,11 +135,24 @@ class InferenceBridge:
 
 
 def _ray_request(request: InferenceRequest) -> dict[str, Any]:
-    return {
-        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+    """The request dict of `deployments.protocol`: plain data, so it pickles across Ray and maps to any API."""
+    body: dict[str, Any] = {
+        "messages": [_message(m) for m in request.messages],
         "max_tokens": request.max_tokens, "temperature": request.temperature, "seed": request.seed,
         "traceparent": inject_context().get("traceparent"),
     }
+    if request.tools:
+        body["tools"] = [tool.model_dump(include={"name", "description", "parameters"}) for tool in request.tools]
+    return body
+
+
+def _message(message: ChatMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        out["tool_calls"] = [call.model_dump(include={"id", "name", "arguments"}) for call in message.tool_calls]
+    if message.tool_call_id is not None:
+        out["tool_call_id"] = message.tool_call_id
+    return out
 
 
 def register_inference_task(app: Celery, bridge: InferenceBridge, journal: SyncJournal, metrics: Metrics) -> None:

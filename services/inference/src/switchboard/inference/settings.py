@@ -12,7 +12,12 @@ from switchboard.inference.deployments.config import ChatRoleConfig, RayConfig
 
 
 class InferenceSettings(ServiceSettings):
-    chat_backend: Literal["llama", "echo"] = "llama"
+    # "llama" and "echo" run on Ray Serve; "openai" calls an OpenAI-compatible Chat Completions API
+    # (`POST {chat_base_url}/chat/completions`, streamed) from the bridge, without Ray, sending `chat_model_name`.
+    chat_backend: Literal["llama", "echo", "openai"] = "llama"
+    chat_base_url: str = "https://api.openai.com/v1"
+    chat_api_key: SecretStr | None = Field(default=None, description="sent as a bearer token; never logged")
+    chat_timeout_s: float = Field(default=60.0, gt=0, description="per connect/read wait, not the whole answer")
     chat_model_path: Path | None = Field(default=None, description="GGUF file; None uses the packaged SmolLM2")
     chat_model_name: str = "SmolLM2-135M-Instruct"
     chat_n_ctx: int = Field(default=2048, ge=256)
@@ -40,15 +45,17 @@ class InferenceSettings(ServiceSettings):
     image_retention_s: int = Field(default=7 * 24 * 3600, ge=60, description="how long generated images stay")
 
     @model_validator(mode="after")
-    def _image_call_ends_before_the_task(self) -> Self:
+    def _provider_calls_end_before_the_task(self) -> Self:
         # Celery's soft limit is task_time_limit_s - 5: a provider call must give up (ModelUnavailable)
         # before the task is killed, or the step ends without a recorded result.
-        if self.image_timeout_s >= self.task_time_limit_s - 5:
-            raise ValueError(f"image_timeout_s ({self.image_timeout_s:g}) must be below task_time_limit_s - 5 "
-                             f"({self.task_time_limit_s - 5})")
+        for name in ("image_timeout_s", "chat_timeout_s"):
+            if getattr(self, name) >= self.task_time_limit_s - 5:
+                raise ValueError(f"{name} ({getattr(self, name):g}) must be below task_time_limit_s - 5 "
+                                 f"({self.task_time_limit_s - 5})")
         return self
 
     def chat_role(self) -> ChatRoleConfig:
+        """The Ray chat role; only for the `llama` and `echo` backends (`openai` runs no Ray)."""
         return ChatRoleConfig(
             backend=self.chat_backend, model_path=self.chat_model_path,
             model_name="echo" if self.chat_backend == "echo" else self.chat_model_name,

@@ -3,31 +3,42 @@
 A request is a plain dict (it crosses Ray by pickling and is built by the
 Celery bridge from JSON)::
 
-    {"messages": [{"role": "system"|"user"|"assistant", "content": str}, ...],
+    {"messages": [{"role": "system"|"user"|"assistant"|"tool", "content": str,
+                   "tool_calls": [{"id": str, "name": str, "arguments": dict}],  # assistant, optional
+                   "tool_call_id": str}, ...],                                  # tool, optional
      "max_tokens": int, "temperature": float,
-     "seed": int | None, "traceparent": str | None}
+     "seed": int | None, "traceparent": str | None,
+     "tools": [{"name": str, "description": str, "parameters": dict}]}  # optional
 
-``seed`` and ``traceparent`` may be omitted; unknown keys are ignored. The
+``seed``, ``traceparent`` and ``tools`` may be omitted; unknown keys are ignored. The
 response is a stream of dict chunks: ``{"type": "delta", "text": str}`` per
-token, then exactly one ``{"type": "done", "finish_reason": "stop"|"length",
-"prompt_tokens": int, "completion_tokens": int, "model": str}``.
+token, then exactly one ``{"type": "done", "finish_reason": str,
+"prompt_tokens": int, "completion_tokens": int, "model": str}``; a backend that
+can call tools adds ``"tool_calls": [{"id", "name", "arguments": dict}]`` to it.
+
+The local engines (echo, llama.cpp) cannot call tools: they ignore ``tools`` and
+answer with text. Tool turns in the history are folded into plain text
+(``_local_message``) rather than dropped, so a conversation that another backend
+started with tools still gives the local model the tool results to read; small
+chat templates (SmolLM2's) know no ``tool`` role, so it becomes ``user``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from switchboard.inference.deployments.errors import InvalidChatRequestError
 
-ROLES: frozenset[str] = frozenset({"system", "user", "assistant"})
-FinishReason = Literal["stop", "length"]
+ROLES: frozenset[str] = frozenset({"system", "user", "assistant", "tool"})
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
 
 
 @dataclass(frozen=True)
 class ChatRequest:
-    """A validated chat request; ``messages`` hold only role and content."""
+    """A validated chat request; ``messages`` hold only role and content, tool turns folded into text."""
 
     messages: tuple[dict[str, str], ...]
     max_tokens: int
@@ -57,15 +68,19 @@ def delta_chunk(text: str) -> dict[str, Any]:
     return {"type": "delta", "text": text}
 
 
-def done_chunk(finish_reason: FinishReason, prompt_tokens: int, completion_tokens: int, model: str) -> dict[str, Any]:
-    """The final chunk of every successful stream."""
-    return {
+def done_chunk(finish_reason: FinishReason, prompt_tokens: int, completion_tokens: int, model: str,
+               tool_calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The final chunk of every successful stream; ``tool_calls`` only when the model asked for tools."""
+    chunk = {
         "type": "done",
         "finish_reason": finish_reason,
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "model": model,
     }
+    if tool_calls:
+        chunk["tool_calls"] = tool_calls
+    return chunk
 
 
 def _parse_messages(messages: Any) -> tuple[dict[str, str], ...]:
@@ -80,8 +95,20 @@ def _parse_messages(messages: Any) -> tuple[dict[str, str], ...]:
             raise InvalidChatRequestError(f"messages[{index}].role must be one of {sorted(ROLES)}, got {role!r}")
         if not isinstance(content, str):
             raise InvalidChatRequestError(f"messages[{index}].content must be a string")
-        parsed.append({"role": role, "content": content})
+        parsed.append(_local_message(message, role, content))
     return tuple(parsed)
+
+
+def _local_message(message: Mapping[str, Any], role: str, content: str) -> dict[str, str]:
+    """A message as a local engine sees it: tool calls and tool results become readable text."""
+    if role == "tool":
+        return {"role": "user", "content": f"[result of tool call {message.get('tool_call_id') or '?'}] {content}"}
+    calls = message.get("tool_calls") or ()
+    if role == "assistant" and calls:
+        asked = "; ".join(f"{call.get('name')}({json.dumps(call.get('arguments', {}))})"
+                          for call in calls if isinstance(call, Mapping))
+        return {"role": "assistant", "content": f"{content}\n[called tools: {asked}]".lstrip()}
+    return {"role": role, "content": content}
 
 
 def _is_int(value: Any) -> bool:

@@ -1,0 +1,120 @@
+"""Driver for an OpenAI-compatible Chat Completions API: `POST {base_url}/chat/completions`, streamed.
+
+Implements the bridge's `ChatModel` protocol without Ray: `stream_chat(request)` takes the request dict of
+`deployments.protocol` and yields its `delta` chunks as the provider streams them, then one `done` chunk
+carrying finish reason, token usage, model and any tool calls (see `openai_stream`). Closing the generator
+early (the bridge does when an activation is superseded) closes the HTTP response, which ends generation.
+
+Errors are typed by what a retry could do, like the image driver: rate limits, server errors, timeouts
+and unreachable hosts are `ModelUnavailable` (retryable); a refused request is `InferenceError` with the
+provider's own message. The API key is sent as a bearer token and never appears in an error, log or span.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from switchboard.core.errors import InferenceError, ModelUnavailable
+from switchboard.inference.providers.openai_stream import ChatStreamParser
+
+CONNECT_TIMEOUT_S = 10.0
+MAX_MESSAGE_CHARS = 300  # of a provider's error text, shown to the user
+
+
+class OpenAIChat:
+    """One HTTP connection pool per driver; `stream_chat` is safe to call from several threads."""
+
+    provider = "openai"
+
+    def __init__(self, base_url: str, model: str, api_key: SecretStr | None, timeout_s: float) -> None:
+        self.model = model
+        self._secret = api_key.get_secret_value() if api_key else ""
+        headers = {"Authorization": f"Bearer {self._secret}"} if self._secret else {}
+        # httpx's timeout bounds each phase (connect, each read between streamed bytes), not the whole answer.
+        self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers,
+                                    timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_S)))
+
+    def stream_chat(self, request: dict[str, Any]) -> Generator[dict[str, Any], None, None]:
+        """Yield the chunks of one completion; raises `ModelUnavailable` or `InferenceError` (see module)."""
+        try:
+            with self._client.stream("POST", "/chat/completions", json=self._body(request)) as response:
+                self._raise_for_status(response)
+                yield from self._chunks(response)
+        except httpx.TimeoutException:
+            waited = self._client.timeout.read
+            raise ModelUnavailable(f"the chat provider did not answer within {waited:g} s") from None
+        except httpx.TransportError as exc:
+            raise ModelUnavailable(f"the chat provider is unreachable ({type(exc).__name__})") from None
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _body(self, request: dict[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model, "messages": [openai_message(m) for m in request["messages"]],
+            "max_tokens": request["max_tokens"], "temperature": request["temperature"],
+            "stream": True, "stream_options": {"include_usage": True}}
+        if request.get("seed") is not None:
+            body["seed"] = request["seed"]
+        if request.get("tools"):
+            body["tools"] = [openai_tool(tool) for tool in request["tools"]]
+        return body
+
+    def _chunks(self, response: httpx.Response) -> Generator[dict[str, Any], None, None]:
+        parser = ChatStreamParser(self.model)
+        try:
+            for line in response.iter_lines():
+                yield from parser.feed(line)
+                if parser.finished:
+                    break
+            yield parser.done()
+        except InferenceError as exc:  # a provider's mid-stream message could quote the key
+            raise type(exc)(self._scrub(exc.message)) from None
+
+    def _raise_for_status(self, response: httpx.Response) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        response.read()
+        if status == 429 or status >= 500:
+            raise ModelUnavailable(f"the chat provider is busy or failing ({status}): {self._message(response)}")
+        if status in (401, 403):  # the provider's text may quote part of the key: say nothing more
+            raise InferenceError(f"the chat provider refused this bot's API key ({status})")
+        raise InferenceError(f"the chat provider refused the request ({status}): {self._message(response)}")
+
+    def _message(self, response: httpx.Response) -> str:
+        """The provider's error message (OpenAI: `{"error": {"message": ...}}`), shortened, key removed."""
+        try:
+            error = response.json().get("error")
+            message = error.get("message") if isinstance(error, dict) else error
+        except (ValueError, AttributeError):
+            message = None
+        return self._scrub(str(message) if message else response.text.strip() or response.reason_phrase)
+
+    def _scrub(self, text: str) -> str:
+        if self._secret:
+            text = text.replace(self._secret, "***")
+        return text[:MAX_MESSAGE_CHARS]
+
+
+def openai_message(message: dict[str, Any]) -> dict[str, Any]:
+    """A protocol message in OpenAI's format: assistant tool calls with JSON-string arguments, tool results."""
+    if message["role"] == "tool":
+        return {"role": "tool", "tool_call_id": message.get("tool_call_id") or "", "content": message["content"]}
+    if message["role"] == "assistant" and message.get("tool_calls"):
+        calls = [{"id": call["id"], "type": "function",
+                  "function": {"name": call["name"], "arguments": json.dumps(call.get("arguments") or {})}}
+                 for call in message["tool_calls"]]
+        # OpenAI wants null, not "", for an assistant turn that only called tools.
+        return {"role": "assistant", "content": message["content"] or None, "tool_calls": calls}
+    return {"role": message["role"], "content": message["content"]}
+
+
+def openai_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": tool["name"], "description": tool.get("description", ""),
+                                             "parameters": tool.get("parameters") or {"type": "object"}}}

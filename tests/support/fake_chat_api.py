@@ -1,0 +1,211 @@
+"""A local fake of the OpenAI Chat Completions API: a real HTTP server on 127.0.0.1 (ephemeral port, own thread).
+
+    with FakeChatApi() as api:
+        settings = InferenceSettings(chat_backend="openai", chat_base_url=api.url, ...)
+        api.script(text="Hello there")                                           # the next answer
+        api.script(tool_calls=[{"name": "web_search", "arguments": {"q": "x"}}])  # the one after
+        api.fail_next(503, {"error": {"message": "overloaded"}})                  # a failure, queued the same way
+        api.requests[0].body["messages"]  # what the driver sent (parsed JSON; headers lower-cased)
+
+`POST /v1/chat/completions` with `"stream": true` answers in the real server-sent-events format: a first
+event with the assistant role, the text in several content events, tool-call arguments split across
+events (id and name in the first fragment of each call), a last choice event with `finish_reason` ("stop"
+or "tool_calls"), a usage event when `stream_options.include_usage` asks for it, then `data: [DONE]`.
+With nothing scripted it echoes the last user message. Token counts are word counts (+1 per tool call).
+Any other path is a 404.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+
+COMPLETIONS_PATH = "/v1/chat/completions"
+MODEL = "fake-chat-1"
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]  # names lower-cased
+    body: Any  # parsed JSON, or the raw text when it was not JSON
+
+
+@dataclass(frozen=True)
+class _Failure:
+    status: int
+    body: bytes
+
+
+@dataclass(frozen=True)
+class _Script:
+    text: str
+    tool_calls: tuple[dict[str, Any], ...]
+    hold: bool = False
+
+
+class FakeChatApi:
+    """The fake server. Start and stop it with `with`, or `start()` / `stop()`."""
+
+    def __init__(self, model: str = MODEL) -> None:
+        self.model = model
+        self.requests: list[RecordedRequest] = []
+        self.client_left = threading.Event()
+        self._stopping = threading.Event()
+        self._queued: list[_Script | _Failure] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-chat-api", daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The API's base URL, ending in `/v1` (what `SWITCHBOARD_CHAT_BASE_URL` takes)."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def script(self, text: str = "", tool_calls: list[dict[str, Any]] | None = None, hold: bool = False) -> None:
+        """Queue the next answer: `text`, and/or `tool_calls` as `[{"name", "arguments": dict | str}]`.
+
+        A string `arguments` is sent as is (to fake a model writing broken JSON). Call ids are `call_<n>`.
+        `hold=True` sends the first event, then keep-alive comments until the client hangs up, which sets
+        `.client_left` (how a test sees that closing a stream early closed the HTTP response).
+        """
+        with self._lock:
+            self._queued.append(_Script(text, tuple(tool_calls or ()), hold))
+
+    def fail_next(self, status: int, body: dict | str | bytes | None = None) -> None:
+        """Answer the next request with `status` and `body` (a dict is sent as JSON), not a stream."""
+        if body is None:
+            body = {"error": {"message": f"fake error {status}", "type": "fake"}}
+        raw = json.dumps(body).encode() if isinstance(body, dict) else body.encode() if isinstance(body, str) else body
+        with self._lock:
+            self._queued.append(_Failure(status, raw))
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _answer(self, request: RecordedRequest) -> _Script | _Failure:
+        with self._lock:
+            self.requests.append(request)
+            if request.method != "POST" or request.path != COMPLETIONS_PATH:
+                return _Failure(404, json.dumps({"error": {"message": f"no route {request.path}"}}).encode())
+            if self._queued:
+                return self._queued.pop(0)
+        return _Script(_last_user_text(request.body), ())
+
+    def events(self, answer: _Script, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """The stream's JSON events for `answer` (without `[DONE]`)."""
+        def event(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            return {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": self.model,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        events = [event({"role": "assistant", "content": ""})]
+        events += [event({"content": piece}) for piece in _pieces(answer.text)]
+        for index, call in enumerate(answer.tool_calls):
+            arguments = call["arguments"] if isinstance(call["arguments"], str) else json.dumps(call["arguments"])
+            events.append(event({"tool_calls": [{"index": index, "id": f"call_{index}", "type": "function",
+                                                 "function": {"name": call["name"], "arguments": ""}}]}))
+            events += [event({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+                       for piece in _split(arguments, 3)]
+        events.append(event({}, "tool_calls" if answer.tool_calls else "stop"))
+        if (body.get("stream_options") or {}).get("include_usage"):
+            prompt = sum(len(str(m.get("content") or "").split()) for m in body.get("messages", ()))
+            completion = len(answer.text.split()) + len(answer.tool_calls)
+            events.append({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": self.model,
+                           "choices": [], "usage": {"prompt_tokens": prompt, "completion_tokens": completion}})
+        return events
+
+
+def _last_user_text(body: Any) -> str:
+    messages = body.get("messages", []) if isinstance(body, dict) else []
+    return next((str(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
+
+
+def _pieces(text: str) -> list[str]:
+    """The text as a model streams it: a word (with its leading space) per event."""
+    words = text.split(" ")
+    return [word if index == 0 else " " + word for index, word in enumerate(words)] if text else []
+
+
+def _split(text: str, parts: int) -> list[str]:
+    size = max(1, -(-len(text) // parts))
+    return [text[start:start + size] for start in range(0, len(text), size)]
+
+
+def _sse_chunks(events: list[dict[str, Any]]) -> list[bytes]:
+    """The events as `data:` lines, each one HTTP chunk, then `[DONE]` and the chunked body's end."""
+    lines = [f"data: {data}\n\n".encode() for data in [*(json.dumps(event) for event in events), "[DONE]"]]
+    return [f"{len(line):x}\r\n".encode() + line + b"\r\n" for line in [*lines, b""]]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    api: FakeChatApi  # set per server by `_handler`
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        try:
+            body: Any = json.loads(raw)
+        except ValueError:
+            body = raw.decode(errors="replace")
+        answer = self.api._answer(RecordedRequest(self.command, self.path,
+                                                  {k.lower(): v for k, v in self.headers.items()}, body))
+        if isinstance(answer, _Failure):
+            self._send_whole(answer)
+        elif answer.hold:
+            self._send_and_hold(self.api.events(answer, body)[:2])
+        else:
+            self._send_stream(self.api.events(answer, body))
+
+    def _send_whole(self, failure: _Failure) -> None:
+        self.send_response(failure.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(failure.body)))
+        self.end_headers()
+        self.wfile.write(failure.body)
+
+    def _send_stream(self, events: list[dict[str, Any]], end: bool = True) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for chunk in _sse_chunks(events) if end else _sse_chunks(events)[:len(events)]:
+            self.wfile.write(chunk)
+            self.wfile.flush()  # one event per write, as a real provider streams them
+
+    def _send_and_hold(self, events: list[dict[str, Any]]) -> None:
+        self._send_stream(events, end=False)
+        try:
+            while not self.api._stopping.wait(0.05):  # a comment line every 50 ms finds a closed socket
+                self.wfile.write(b"e\r\n: keep-alive\n\n\r\n")
+                self.wfile.flush()
+        except OSError:
+            self.api.client_left.set()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _handler(api: FakeChatApi) -> type[BaseHTTPRequestHandler]:
+    return type("Handler", (_Handler,), {"api": api})
