@@ -20,10 +20,10 @@ import httpx
 from pydantic import SecretStr
 
 from switchboard.core.errors import InferenceError, ModelUnavailable
+from switchboard.inference.providers.http_errors import raise_for_provider_status, scrub
 from switchboard.inference.providers.openai_stream import ChatStreamParser
 
 CONNECT_TIMEOUT_S = 10.0
-MAX_MESSAGE_CHARS = 300  # of a provider's error text, shown to the user
 
 
 class OpenAIChat:
@@ -43,7 +43,9 @@ class OpenAIChat:
         """Yield the chunks of one completion; raises `ModelUnavailable` or `InferenceError` (see module)."""
         try:
             with self._client.stream("POST", "/chat/completions", json=self._body(request)) as response:
-                self._raise_for_status(response)
+                if response.status_code >= 400:
+                    response.read()  # a streamed response's error body must be read before it is parsed
+                raise_for_provider_status(response, "the chat provider", self._secret)
                 yield from self._chunks(response)
         except httpx.TimeoutException:
             waited = self._client.timeout.read
@@ -74,32 +76,7 @@ class OpenAIChat:
                     break
             yield parser.done()
         except InferenceError as exc:  # a provider's mid-stream message could quote the key
-            raise type(exc)(self._scrub(exc.message)) from None
-
-    def _raise_for_status(self, response: httpx.Response) -> None:
-        status = response.status_code
-        if status < 400:
-            return
-        response.read()
-        if status == 429 or status >= 500:
-            raise ModelUnavailable(f"the chat provider is busy or failing ({status}): {self._message(response)}")
-        if status in (401, 403):  # the provider's text may quote part of the key: say nothing more
-            raise InferenceError(f"the chat provider refused this bot's API key ({status})")
-        raise InferenceError(f"the chat provider refused the request ({status}): {self._message(response)}")
-
-    def _message(self, response: httpx.Response) -> str:
-        """The provider's error message (OpenAI: `{"error": {"message": ...}}`), shortened, key removed."""
-        try:
-            error = response.json().get("error")
-            message = error.get("message") if isinstance(error, dict) else error
-        except (ValueError, AttributeError):
-            message = None
-        return self._scrub(str(message) if message else response.text.strip() or response.reason_phrase)
-
-    def _scrub(self, text: str) -> str:
-        if self._secret:
-            text = text.replace(self._secret, "***")
-        return text[:MAX_MESSAGE_CHARS]
+            raise type(exc)(scrub(exc.message, self._secret)) from None
 
 
 def openai_message(message: dict[str, Any]) -> dict[str, Any]:

@@ -17,9 +17,9 @@ from pydantic import SecretStr
 from switchboard.core.errors import InferenceError, ModelUnavailable
 from switchboard.core.wire import ImageRequest
 from switchboard.inference.images import GeneratedImages
+from switchboard.inference.providers.http_errors import raise_for_provider_status
 
 CONNECT_TIMEOUT_S = 10.0
-MAX_MESSAGE_CHARS = 300  # of a provider's error text, shown to the user
 
 
 class OpenAIImages:
@@ -46,30 +46,9 @@ class OpenAIImages:
             raise ModelUnavailable(f"the image provider did not answer within {waited:g} s") from None
         except httpx.TransportError as exc:
             raise ModelUnavailable(f"the image provider is unreachable ({type(exc).__name__})") from None
-        self._raise_for_status(response)
+        secret = self._api_key.get_secret_value() if self._api_key else ""
+        raise_for_provider_status(response, "the image provider", secret)
         return self._parse(response)
-
-    def _raise_for_status(self, response: httpx.Response) -> None:
-        status = response.status_code
-        if status < 400:
-            return
-        if status == 429 or status >= 500:
-            raise ModelUnavailable(f"the image provider is busy or failing ({status}): {self._message(response)}")
-        if status in (401, 403):  # the provider's text may quote part of the key: say nothing more
-            raise InferenceError(f"the image provider refused this bot's API key ({status})")
-        raise InferenceError(f"the image provider refused the request ({status}): {self._message(response)}")
-
-    def _message(self, response: httpx.Response) -> str:
-        """The provider's error message (OpenAI: `{"error": {"message": ...}}`), shortened, key removed."""
-        try:
-            error = response.json().get("error")
-            message = error.get("message") if isinstance(error, dict) else error
-        except (ValueError, AttributeError):
-            message = None
-        text = str(message) if message else response.text.strip() or response.reason_phrase
-        if self._api_key and self._api_key.get_secret_value():
-            text = text.replace(self._api_key.get_secret_value(), "***")
-        return text[:MAX_MESSAGE_CHARS]
 
     def _parse(self, response: httpx.Response) -> GeneratedImages:
         try:
