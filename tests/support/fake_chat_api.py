@@ -20,19 +20,12 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any
+
+from tests.support.fake_http import FakeHandler, LocalFake, RecordedRequest, error_body
 
 COMPLETIONS_PATH = "/v1/chat/completions"
 MODEL = "fake-chat-1"
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]  # names lower-cased
-    body: Any  # parsed JSON, or the raw text when it was not JSON
 
 
 @dataclass(frozen=True)
@@ -48,24 +41,15 @@ class _Script:
     hold: bool = False
 
 
-class FakeChatApi:
-    """The fake server. Start and stop it with `with`, or `start()` / `stop()`."""
+class FakeChatApi(LocalFake):
+    """The fake server. Start and stop it with `with`, or `start()` / `stop()`; `url` is what
+    `SWITCHBOARD_CHAT_BASE_URL` takes."""
 
     def __init__(self, model: str = MODEL) -> None:
+        super().__init__(self._serve, "fake-chat-api")
         self.model = model
-        self.requests: list[RecordedRequest] = []
         self.client_left = threading.Event()
-        self._stopping = threading.Event()
         self._queued: list[_Script | _Failure] = []
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-chat-api", daemon=True)
-
-    @property
-    def url(self) -> str:
-        """The API's base URL, ending in `/v1` (what `SWITCHBOARD_CHAT_BASE_URL` takes)."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
     def script(self, text: str = "", tool_calls: list[dict[str, Any]] | None = None, hold: bool = False) -> None:
         """Queue the next answer: `text`, and/or `tool_calls` as `[{"name", "arguments": dict | str}]`.
@@ -79,30 +63,29 @@ class FakeChatApi:
 
     def fail_next(self, status: int, body: dict | str | bytes | None = None) -> None:
         """Answer the next request with `status` and `body` (a dict is sent as JSON), not a stream."""
-        if body is None:
-            body = {"error": {"message": f"fake error {status}", "type": "fake"}}
-        raw = json.dumps(body).encode() if isinstance(body, dict) else body.encode() if isinstance(body, str) else body
         with self._lock:
-            self._queued.append(_Failure(status, raw))
+            self._queued.append(_Failure(status, error_body(status, body)))
 
-    def start(self) -> Self:
-        self._thread.start()
-        return self
+    def _serve(self, handler: FakeHandler, request: RecordedRequest) -> None:
+        answer = self._answer(request)
+        if isinstance(answer, _Failure):
+            handler.send_json(answer.status, answer.body)
+        elif answer.hold:
+            self._send_and_hold(handler, self.events(answer, request.body)[:2])
+        else:
+            _send_stream(handler, self.events(answer, request.body))
 
-    def stop(self) -> None:
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _send_and_hold(self, handler: FakeHandler, events: list[dict[str, Any]]) -> None:
+        _send_stream(handler, events, end=False)
+        try:
+            while not self._stopping.wait(0.05):  # a comment line every 50 ms finds a closed socket
+                handler.wfile.write(b"e\r\n: keep-alive\n\n\r\n")
+                handler.wfile.flush()
+        except OSError:
+            self.client_left.set()
 
     def _answer(self, request: RecordedRequest) -> _Script | _Failure:
         with self._lock:
-            self.requests.append(request)
             if request.method != "POST" or request.path != COMPLETIONS_PATH:
                 return _Failure(404, json.dumps({"error": {"message": f"no route {request.path}"}}).encode())
             if self._queued:
@@ -153,59 +136,11 @@ def _sse_chunks(events: list[dict[str, Any]]) -> list[bytes]:
     return [f"{len(line):x}\r\n".encode() + line + b"\r\n" for line in [*lines, b""]]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    api: FakeChatApi  # set per server by `_handler`
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        try:
-            body: Any = json.loads(raw)
-        except ValueError:
-            body = raw.decode(errors="replace")
-        answer = self.api._answer(RecordedRequest(self.command, self.path,
-                                                  {k.lower(): v for k, v in self.headers.items()}, body))
-        if isinstance(answer, _Failure):
-            self._send_whole(answer)
-        elif answer.hold:
-            self._send_and_hold(self.api.events(answer, body)[:2])
-        else:
-            self._send_stream(self.api.events(answer, body))
-
-    def _send_whole(self, failure: _Failure) -> None:
-        self.send_response(failure.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(failure.body)))
-        self.end_headers()
-        self.wfile.write(failure.body)
-
-    def _send_stream(self, events: list[dict[str, Any]], end: bool = True) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        for chunk in _sse_chunks(events) if end else _sse_chunks(events)[:len(events)]:
-            self.wfile.write(chunk)
-            self.wfile.flush()  # one event per write, as a real provider streams them
-
-    def _send_and_hold(self, events: list[dict[str, Any]]) -> None:
-        self._send_stream(events, end=False)
-        try:
-            while not self.api._stopping.wait(0.05):  # a comment line every 50 ms finds a closed socket
-                self.wfile.write(b"e\r\n: keep-alive\n\n\r\n")
-                self.wfile.flush()
-        except OSError:
-            self.api.client_left.set()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-def _handler(api: FakeChatApi) -> type[BaseHTTPRequestHandler]:
-    return type("Handler", (_Handler,), {"api": api})
+def _send_stream(handler: FakeHandler, events: list[dict[str, Any]], end: bool = True) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/event-stream")
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.end_headers()
+    for chunk in _sse_chunks(events) if end else _sse_chunks(events)[:len(events)]:
+        handler.wfile.write(chunk)
+        handler.wfile.flush()  # one event per write, as a real provider streams them

@@ -16,12 +16,12 @@ from __future__ import annotations
 import base64
 import json
 import struct
-import threading
 import time
 import zlib
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any
+
+from tests.support.fake_http import FakeHandler, LocalFake, RecordedRequest, error_body
 
 GENERATIONS_PATH = "/v1/images/generations"
 
@@ -36,73 +36,44 @@ def png(width: int, height: int, shade: int = 0x80) -> bytes:
 
 
 @dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]  # names lower-cased
-    body: Any  # parsed JSON, or the raw text when it was not JSON
-
-
-@dataclass(frozen=True)
 class _Answer:
     status: int
     body: bytes
     hang: bool = False
 
 
-class FakeImagesApi:
-    """The fake server. Start and stop it with `with`, or `start()` / `stop()`."""
+class FakeImagesApi(LocalFake):
+    """The fake server. Start and stop it with `with`, or `start()` / `stop()`; `url` is what
+    `SWITCHBOARD_IMAGE_BASE_URL` takes."""
 
     def __init__(self, revised_prompt: str | None = "a revised prompt") -> None:
+        super().__init__(self._serve, "fake-images-api")
         self.revised_prompt = revised_prompt
-        self.requests: list[RecordedRequest] = []
         self.served: list[bytes] = []
         self._scripted: list[_Answer] = []
-        self._lock = threading.Lock()
-        self._released = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-images-api", daemon=True)
-
-    @property
-    def url(self) -> str:
-        """The API's base URL, ending in `/v1` (what `SWITCHBOARD_IMAGE_BASE_URL` takes)."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
     def fail_next(self, status: int, body: dict | str | bytes | None = None) -> None:
         """Answer the next request with `status` and `body` (a dict is sent as JSON); then back to normal.
 
         Calls queue up: two calls script the next two requests. A 200 with garbage is a "failure" too.
         """
-        if body is None:
-            body = {"error": {"message": f"fake error {status}", "type": "fake"}}
-        raw = json.dumps(body).encode() if isinstance(body, dict) else body.encode() if isinstance(body, str) else body
         with self._lock:
-            self._scripted.append(_Answer(status, raw))
+            self._scripted.append(_Answer(status, error_body(status, body)))
 
     def hang_next(self) -> None:
         """Never answer the next request (until the fake stops): the client's timeout must end it."""
         with self._lock:
             self._scripted.append(_Answer(0, b"", hang=True))
 
-    def start(self) -> Self:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._released.set()
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _serve(self, handler: FakeHandler, request: RecordedRequest) -> None:
+        answer = self._answer(request)
+        if answer.hang:
+            self._stopping.wait()
+            return
+        handler.send_json(answer.status, answer.body)
 
     def _answer(self, request: RecordedRequest) -> _Answer:
         with self._lock:
-            self.requests.append(request)
             if self._scripted:
                 return self._scripted.pop(0)
         if request.method != "POST" or request.path != GENERATIONS_PATH:
@@ -121,36 +92,3 @@ class FakeImagesApi:
         data = [{"b64_json": base64.b64encode(image).decode(), "revised_prompt": self.revised_prompt}
                 for image in images]
         return _Answer(200, json.dumps({"created": int(time.time()), "data": data}).encode())
-
-
-def _handler(api: FakeImagesApi) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            self._serve()
-
-        def do_GET(self) -> None:
-            self._serve()
-
-        def _serve(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            try:
-                body: Any = json.loads(raw)
-            except ValueError:
-                body = raw.decode(errors="replace")
-            answer = api._answer(RecordedRequest(self.command, self.path,
-                                                 {k.lower(): v for k, v in self.headers.items()}, body))
-            if answer.hang:
-                api._released.wait()
-                return
-            self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer.body)))
-            self.end_headers()
-            self.wfile.write(answer.body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    return Handler

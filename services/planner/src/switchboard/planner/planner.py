@@ -92,9 +92,8 @@ class Planner:
     def _free(self) -> int:
         """How many more entries to take: running ones and waiting ones are bounded separately."""
         running = len(self._inflight) - len(self._waiting)
-        waiting_room = self._settings.max_waiting_activations - len(self._waiting)
-        return min(self._settings.max_concurrent_activations - running,
-                   self._settings.max_concurrent_activations + waiting_room - running)
+        over_waiting = max(0, len(self._waiting) - self._settings.max_waiting_activations)
+        return self._settings.max_concurrent_activations - running - over_waiting
 
     async def _read(self, count: int) -> list[Entry]:
         try:
