@@ -32,6 +32,7 @@ from switchboard.core.wire import (
     Outcome,
     Reply,
     ToolSpec,
+    VisionResult,
 )
 
 ENTRY_POINT_GROUP = "switchboard.callsystems"
@@ -64,6 +65,8 @@ class CallContext(Protocol):
     async def tool_specs(self) -> list[ToolSpec]: ...
 
     async def imagine(self, prompt: str, *, width: int = 512, height: int = 512) -> ImageResult: ...
+
+    async def describe_image(self, image: AttachmentRef, *, top_k: int = 3) -> VisionResult: ...
 
     async def tool(self, name: str, arguments: dict[str, Any]) -> Any: ...
 

@@ -208,6 +208,35 @@ class ImageResult(WireModel):
     revised_prompt: str | None = None  # some providers rewrite the prompt; shown to the user when they do
 
 
+class VisionRequest(WireModel):
+    """Image recognition (the `vision` role): what an image (a stored blob) shows."""
+
+    kind: Literal["vision_request"] = "vision_request"
+    image: AttachmentRef
+    top_k: int = Field(default=3, ge=1, le=10)
+
+
+class VisionLabel(WireModel):
+    kind: Literal["vision_label"] = "vision_label"
+    label: str
+    score: float = Field(ge=0, le=1)
+
+
+class VisionResult(WireModel):
+    """Labels from a classifier, best first, and/or a caption from a vision-language model."""
+
+    kind: Literal["vision_result"] = "vision_result"
+    labels: tuple[VisionLabel, ...] = ()
+    caption: str | None = None
+    model: str
+
+    def describe(self) -> str:
+        """One line a chat model can read: the caption, else the labels with their scores."""
+        if self.caption:
+            return self.caption
+        return ", ".join(f"{label.label} ({label.score:.0%})" for label in self.labels) or "nothing recognised"
+
+
 class ToolCallContext(WireModel):
     """Where a tool call comes from, for tools that act for a user or a channel (memory, search)."""
 
@@ -246,8 +275,8 @@ class MemoryValue(WireModel):
     value: Any = None
 
 
-StepPayload = Annotated[ToolCall | InferenceRequest | ImageRequest, Field(discriminator="kind")]
-StepOutput = Annotated[ToolResult | InferenceResult | ImageResult | HistoryWindow | MemoryValue,
+StepPayload = Annotated[ToolCall | InferenceRequest | ImageRequest | VisionRequest, Field(discriminator="kind")]
+StepOutput = Annotated[ToolResult | InferenceResult | ImageResult | VisionResult | HistoryWindow | MemoryValue,
                        Field(discriminator="kind")]
 
 

@@ -51,6 +51,8 @@ from switchboard.core.wire import (
     ToolCallContext,
     ToolResult,
     ToolSpec,
+    VisionRequest,
+    VisionResult,
 )
 from switchboard.planner.dispatch import StepDispatcher
 from switchboard.planner.waiter import StepWaiter
@@ -122,6 +124,11 @@ class StepContext:
         """Generate images (the `image` role); they come back as blobs, ready to attach to the reply."""
         request = ImageRequest(prompt=prompt[:2000], width=width, height=height)
         return _output(await self._remote_step(self._next_key("image"), request), ImageResult)
+
+    async def describe_image(self, image: AttachmentRef, *, top_k: int = 3) -> VisionResult:
+        """What an image shows (the `vision` role): labels and/or a caption."""
+        return _output(await self._remote_step(self._next_key("vision"), VisionRequest(image=image, top_k=top_k)),
+                       VisionResult)
 
     async def tool_specs(self) -> list[ToolSpec]:
         """The tools this activation may call (callsystem ∩ channel config), as a model is shown them."""

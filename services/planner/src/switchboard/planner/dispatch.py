@@ -7,12 +7,13 @@ import asyncio
 from celery import Celery
 
 from switchboard.core.keys import Queue, Task
-from switchboard.core.wire import ImageRequest, InferenceRequest, StepRequest, ToolCall
+from switchboard.core.wire import ImageRequest, InferenceRequest, StepRequest, ToolCall, VisionRequest
 
 _ROUTES: dict[type, tuple[Task, Queue]] = {
     ToolCall: (Task.RUN_TOOL, Queue.TOOLS),
     InferenceRequest: (Task.RUN_INFERENCE, Queue.INFERENCE),
     ImageRequest: (Task.RUN_INFERENCE, Queue.INFERENCE),
+    VisionRequest: (Task.RUN_INFERENCE, Queue.INFERENCE),
 }
 
 
