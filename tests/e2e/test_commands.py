@@ -59,15 +59,15 @@ def test_admin_commands_need_permissions(emulator: EmulatorClient, store: redis.
 def test_callsystem_list_show_and_set(emulator: EmulatorClient, store: redis.Redis) -> None:
     channel = emulator.create_channel("switching")["id"]
     listed = answer(emulator, emulator.invoke_command("callsystem", subcommand="list", channel_id=channel))
-    assert "cs.switchboard.legacy@1.0.0" in listed["text"] and listed["ephemeral"]
+    assert "cs.switchboard.legacy@1.1.0" in listed["text"] and listed["ephemeral"]
     refused = answer(emulator, emulator.invoke_command("callsystem", subcommand="set", channel_id=channel,
                                                        options={"callsystem": "cs.nope.missing"}))
     assert refused["ephemeral"] and "no planner can run" in refused["text"]
     done = answer(emulator, emulator.invoke_command("callsystem", subcommand="set", channel_id=channel,
-                                                    options={"callsystem": "cs.switchboard.legacy@1.0.0"}))
+                                                    options={"callsystem": "cs.switchboard.legacy@1.1.0"}))
     assert done["text"].startswith("✅")
     shown = answer(emulator, emulator.invoke_command("callsystem", subcommand="show", channel_id=channel))
-    assert "cs.switchboard.legacy@1.0.0" in shown["text"]
+    assert "cs.switchboard.legacy@1.1.0" in shown["text"]
 
 
 def test_persona_create_and_set_applies_to_the_next_message(emulator: EmulatorClient, store: redis.Redis) -> None:
@@ -106,7 +106,7 @@ def test_show_context_window_of_an_answer(emulator: EmulatorClient, store: redis
     shown = answer(emulator, emulator.invoke_command("Show context window", command_type=3, target_id=reply["id"],
                                                      channel_id=channel))
     assert shown["ephemeral"]
-    assert "cs.switchboard.legacy@1.0.0" in shown["text"] and "what is the context?" in shown["text"]
+    assert "cs.switchboard.legacy@1.1.0" in shown["text"] and "what is the context?" in shown["text"]
     unknown = answer(emulator, emulator.invoke_command("Show context window", command_type=3,
                                                        target_id=asked["id"], channel_id=channel))
     assert "no record" in unknown["text"]

@@ -65,11 +65,11 @@ async def test_a_caller_that_asks_for_nothing_falls_back_to_legacy_and_says_so()
     ctx = MemoryContext(activation("hello"), [], ["a direct answer", "legacy's answer"])
     reply = await Integrations().activate(ctx)
     assert reply.text == "legacy's answer" and ctx.offered[1] == []  # legacy offers no tools
-    assert ctx.notes == ["fell back to cs.switchboard.legacy@1.0.0: the caller model asked for no tool"]
+    assert ctx.notes == ["fell back to cs.switchboard.legacy@1.1.0: the caller model asked for no tool"]
 
 
 async def test_a_failing_caller_model_falls_back_to_legacy() -> None:
     ctx = MemoryContext(activation(), [], [ModelUnavailable("no replica"), "legacy's answer"])
     reply = await Integrations().activate(ctx)
     assert reply.text == "legacy's answer"
-    assert ctx.notes == ["fell back to cs.switchboard.legacy@1.0.0: the caller model failed (model_unavailable)"]
+    assert ctx.notes == ["fell back to cs.switchboard.legacy@1.1.0: the caller model failed (model_unavailable)"]

@@ -21,8 +21,8 @@ def plugin(version: str, released: date, package_id: str = "cs.test.echo") -> ty
 def test_shipped_package_loads_legacy() -> None:
     registry = CallsystemRegistry()
     registry.load_package("switchboard.planner.callsystems")
-    assert "cs.switchboard.legacy@1.0.0" in registry.keys()
-    assert registry.resolve("cs.switchboard.legacy@latest").version == "1.0.0"
+    assert "cs.switchboard.legacy@1.1.0" in registry.keys()
+    assert registry.resolve("cs.switchboard.legacy@latest").version == "1.1.0"
 
 
 def test_latest_is_the_newest_release() -> None:

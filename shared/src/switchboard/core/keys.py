@@ -152,3 +152,8 @@ def blob(sha256: str) -> str:
 def memory(scope: str, owner: str) -> str:
     """Hash of a user's or channel's remembered values (JSON)."""
     return f"{PREFIX}:memory:{scope}:{owner}"
+
+
+def asleep(channel_id: str) -> str:
+    """Present (with a TTL) while the bot sleeps in a channel: only mentions, replies and DMs wake it."""
+    return f"{PREFIX}:asleep:{channel_id}"

@@ -3,7 +3,8 @@
 Tools workers publish each declaration (name, description, JSON Schema, timeout, side effects) to
 `sb:tools` when they start (`ToolRegistry.publish`). The planner validates arguments against the
 published schema, so a bad call is a typed error before any task exists; the worker validates again
-when it runs the tool.
+when it runs the tool. Tools backed by model roles (`role_tools.ROLE_TOOLS`: `imagine`,
+`describe_image`) run in the planner, so no worker publishes them: the catalog knows them itself.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from jsonschema import Draft202012Validator
 
 from switchboard.core import keys
 from switchboard.core.errors import InvalidToolArguments, ToolNotAllowed
+from switchboard.core.role_tools import ROLE_TOOLS
 from switchboard.core.wire import ToolSpec
 
 
@@ -26,7 +28,8 @@ class ToolCatalog:
 
     async def check(self, name: str, arguments: dict[str, Any]) -> None:
         """Raise `ToolNotAllowed` when no worker offers the tool, `InvalidToolArguments` for bad arguments."""
-        declaration = await self._redis.hget(keys.TOOLS, name)
+        role_tool = ROLE_TOOLS.get(name)
+        declaration = role_tool.declaration() if role_tool else await self._redis.hget(keys.TOOLS, name)
         if declaration is None:
             raise ToolNotAllowed(f"no tools worker offers {name!r}")
         validator = self._validators.get(declaration)
@@ -38,9 +41,9 @@ class ToolCatalog:
             raise InvalidToolArguments(f"{name}: {detail}")
 
     async def specs(self, names: frozenset[str]) -> list[ToolSpec]:
-        """The declarations of the tools in `names` that a worker offers, by name, to show a model."""
-        ordered = sorted(names)
-        declarations = await self._redis.hmget(keys.TOOLS, ordered) if ordered else []
+        """The declarations of the tools in `names` that a worker (or a model role) offers, to show a model."""
+        published = sorted(names - ROLE_TOOLS.keys())
+        found = dict(zip(published, await self._redis.hmget(keys.TOOLS, published), strict=True)) if published else {}
+        found |= {name: ROLE_TOOLS[name].declaration() for name in names & ROLE_TOOLS.keys()}
         return [ToolSpec(name=name, description=d["description"], parameters=d["parameters"])
-                for name, raw in zip(ordered, declarations, strict=True) if raw is not None
-                for d in (json.loads(raw),)]
+                for name in sorted(names) if (raw := found.get(name)) is not None for d in (json.loads(raw),)]

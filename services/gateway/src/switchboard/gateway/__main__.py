@@ -29,6 +29,7 @@ from switchboard.gateway.replies import ReplyPoster
 from switchboard.gateway.rest_budget import RestBudget
 from switchboard.gateway.settings import GatewaySettings
 from switchboard.gateway.sharding import IdentifyGate
+from switchboard.gateway.sleep import ChannelSleep
 from switchboard.gateway.throttle import ActivationLimiter
 from switchboard.gateway.work_commands import WorkServices
 
@@ -62,6 +63,7 @@ def build_bot(settings: GatewaySettings, client: aioredis.Redis, metrics: Metric
             history=history, live=live, poster=ReplyPoster(client, api, live, history, work, blobs, metrics, settings),
             commands=CommandServices(client, config, PersonaStore(client), history),
             work_commands=WorkServices(client, queue, limiter, config, settings.operator_role_ids), metrics=metrics,
+            sleep=ChannelSleep(client),
             queue_notice_over=settings.queue_notice_over, typing_grace_s=settings.stream_grace_s)
 
     budget = RestBudget(client, metrics, settings.discord_rest_rate)

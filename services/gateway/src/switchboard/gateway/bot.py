@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -32,9 +32,10 @@ from switchboard.gateway.commands import CommandServices, install_commands
 from switchboard.gateway.discord_api import DiscordApi, nonce_for
 from switchboard.gateway.live import LiveReplies
 from switchboard.gateway.ordering import ChannelOrder
-from switchboard.gateway.policy import decide, facts_of, parent_of
+from switchboard.gateway.policy import AMBIENT, MessageFacts, decide, facts_of, parent_of
 from switchboard.gateway.replies import ReplyPoster
 from switchboard.gateway.sharding import IdentifyGate
+from switchboard.gateway.sleep import ChannelSleep
 from switchboard.gateway.throttle import ActivationLimiter, throttle_notice
 from switchboard.gateway.work_commands import WorkServices, install_work_commands
 
@@ -54,6 +55,7 @@ class GatewayDeps:
     commands: CommandServices
     work_commands: WorkServices
     metrics: Metrics
+    sleep: ChannelSleep
     queue_notice_over: int = 20  # show the queue position when more activations than this wait
     typing_grace_s: float = 0.0  # answers faster than this get no typing indicator
 
@@ -129,7 +131,7 @@ class GatewayBot(discord.AutoShardedClient):
         facts = facts_of(message, self.user.id)
         config = await self.deps.config.resolve(
             str(message.guild.id) if message.guild else None, facts.channel_id, facts.parent_id)
-        trigger = decide(facts, self.user.id, config)
+        trigger = await self._mind_sleep(facts, decide(facts, self.user.id, config), config)
         decision = await self._gate(message, config) if trigger else "ignored"
         if decision is None:
             files, skipped = await self.deps.attachments.take(message)
@@ -140,6 +142,15 @@ class GatewayBot(discord.AutoShardedClient):
         if decision == "activated":
             self.deps.metrics.hop_duration.labels(hop="enqueue").observe(time.perf_counter() - started)
         return decision == "activated"
+
+    async def _mind_sleep(self, facts: MessageFacts, trigger: Trigger | None, config: ChannelConfig) -> Trigger | None:
+        """A mention wakes a sleeping channel; whether it sleeps is read only when it could matter."""
+        assert self.user is not None
+        if trigger == Trigger.MENTION:
+            await self.deps.sleep.wake(facts.channel_id)
+        elif trigger in AMBIENT and await self.deps.sleep.asleep(facts.channel_id):
+            return decide(replace(facts, channel_asleep=True), self.user.id, config)
+        return trigger
 
     async def _gate(self, message: discord.Message, config: ChannelConfig) -> str | None:
         """Why an activating message is not enqueued (duplicate, throttled, busy), or None to go on."""

@@ -3,8 +3,9 @@
 A pure function of facts about the message and the channel's config, so it is tested without Discord.
 Never our own messages, never other bots, never a message starting with `!!` (a comment, even with a
 mention). Then: a DM, a mention of the bot, a reply to one of the bot's messages; unless the channel is
-silent, also a configured keyword, or any message in a channel the config opens (allow-list, or not in
-the deny-list). Threads are judged by their parent channel.
+silent or asleep (the `sleep` tool, until the next mention), also a configured keyword, or any message in
+a channel the config opens (allow-list, or not in the deny-list). Threads are judged by their parent
+channel.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from switchboard.core.config import ChannelConfig, ChannelMode
 from switchboard.core.wire import Trigger
 
 COMMENT_PREFIX = "!!"
+# Triggers of messages that do not address the bot: the only ones a sleeping channel ignores.
+AMBIENT = frozenset({Trigger.KEYWORD, Trigger.CHANNEL})
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class MessageFacts:
     replies_to_bot: bool
     channel_id: str = ""
     parent_id: str | None = None  # the parent channel, for a message in a thread
+    # The bot sleeps in this channel. Only ambient triggers care, so the gateway reads it for those alone.
+    channel_asleep: bool = False
 
 
 def decide(facts: MessageFacts, bot_id: int, config: ChannelConfig | None = None) -> Trigger | None:
@@ -45,7 +50,7 @@ def decide(facts: MessageFacts, bot_id: int, config: ChannelConfig | None = None
         return Trigger.MENTION
     if facts.replies_to_bot:
         return Trigger.REPLY
-    if config.silent:
+    if config.silent or facts.channel_asleep:
         return None
     if any(_contains_word(facts.content, keyword) for keyword in config.keywords):
         return Trigger.KEYWORD

@@ -26,6 +26,7 @@ from switchboard.core.journal import Journal
 from switchboard.core.memory import MemoryScope, MemoryStore
 from switchboard.core.metrics import Metrics
 from switchboard.core.plugins import Persona
+from switchboard.core.role_tools import ROLE_TOOLS, RoleTool, offered, role_request
 from switchboard.core.tool_catalog import ToolCatalog
 from switchboard.core.tracing import tracer
 from switchboard.core.wire import (
@@ -132,25 +133,41 @@ class StepContext:
 
     async def tool_specs(self) -> list[ToolSpec]:
         """The tools this activation may call (callsystem ∩ channel config), as a model is shown them."""
-        return await self._services.tools.specs(self.allowed_tools)
+        return await self._services.tools.specs(frozenset(n for n in self.allowed_tools if offered(n, self.activation)))
 
     def note(self, text: str) -> None:
         """Keep a remark on the activation record (e.g. "fell back to legacy: ...")."""
         self.notes.append(text)
 
     async def tool(self, name: str, arguments: dict[str, Any]) -> Any:
-        """Run a tool; a call that is not allowed or has bad arguments is refused before any task exists."""
+        """Run a tool; a call that is not allowed or has bad arguments is refused before any task exists.
+
+        Tools backed by a model role (`imagine`, `describe_image`) run here as role steps (`image:N`,
+        `vision:N`) and return their typed result (`ImageResult`, `VisionResult`).
+        """
 
         async def check() -> None:
             if name not in self.allowed_tools:
                 raise ToolNotAllowed(f"{name!r} is not allowed here (allowed: {', '.join(sorted(self.allowed_tools))})")
             await self._services.tools.check(name, arguments)
 
+        if (role_tool := ROLE_TOOLS.get(name)) is not None:
+            return await self._role_tool(role_tool, arguments, check)
         step = self._next_key(f"tool:{name}")
         a = self.activation
         where = ToolCallContext(activation_id=a.id, guild_id=a.guild_id, channel_id=a.channel_id, user_id=a.author_id)
         result = await self._remote_step(step, ToolCall(name=name, arguments=arguments, context=where), check)
         return _output(result, ToolResult).output
+
+    async def _role_tool(self, tool: RoleTool, arguments: dict[str, Any],
+                         check: Callable[[], Awaitable[None]]) -> ImageResult | VisionResult:
+        async def check_all() -> None:
+            await check()
+            role_request(tool, arguments, self.activation)  # the image asked for is attached
+
+        step = self._next_key(tool.role)
+        result = await self._remote_step(step, lambda: role_request(tool, arguments, self.activation), check_all)
+        return _output(result, ImageResult if tool.role == "image" else VisionResult)
 
     async def gather(self, *steps: Awaitable[T]) -> list[T]:
         """Run steps as one parallel wave. Step keys are taken in argument order, so they stay deterministic."""
@@ -209,8 +226,9 @@ class StepContext:
                 result = await self._services.journal.get(self.activation.id, step) or result
             return self._finish(result, from_journal=False)
 
-    async def _remote_step(self, step: str, payload: StepPayload,
+    async def _remote_step(self, step: str, payload: StepPayload | Callable[[], StepPayload],
                            check: Callable[[], Awaitable[None]] | None = None) -> StepResult:
+        """`payload` may be a function, built only once `check` passed (its arguments may be invalid)."""
         with tracer().start_as_current_span(f"step {step}"):
             if (recorded := await self._recorded(step)) is not None:
                 return recorded
@@ -218,7 +236,8 @@ class StepContext:
             if check is not None:
                 await self._refuse_unless(step, check)
             request = StepRequest(activation_id=self.activation.id, step=step,
-                                  reply_to=self._services.waiter.channel, payload=payload)
+                                  reply_to=self._services.waiter.channel,
+                                  payload=payload() if callable(payload) else payload)
             await self._services.dispatcher.send(request)
             result = await self._services.waiter.wait(self.activation.id, step, self._services.step_timeout_s)
             return self._finish(result, from_journal=False)

@@ -25,7 +25,7 @@ def main() -> None:
     metrics.serve(settings.metrics_host, settings.metrics_port)
     app = make_celery(settings, "switchboard-tools")
     client = connect_sync(settings)
-    tools = ToolRegistry(builtin_tools(client), settings.enabled_tools)
+    tools = ToolRegistry(builtin_tools(client, settings.sleep_ttl_s), settings.enabled_tools)
     tools.publish(client)
     register_tool_task(app, tools, SyncJournal(client), metrics)
     run_worker(app, Queue.TOOLS.value, settings.concurrency, "tools", settings.log_level)

@@ -20,6 +20,7 @@ from jsonschema.exceptions import SchemaError
 
 from switchboard.core import keys
 from switchboard.core.errors import ConfigError, InvalidToolArguments, ToolError, ToolTimeout, UnknownTool
+from switchboard.core.role_tools import ROLE_TOOLS
 from switchboard.core.wire import ToolCallContext
 
 
@@ -56,6 +57,8 @@ class ToolRegistry:
         for tool in tools:
             if tool.name in self._tools:
                 raise ConfigError(f"tool {tool.name} is registered twice")
+            if tool.name in ROLE_TOOLS:
+                raise ConfigError(f"tool {tool.name}: the name belongs to a tool the planner runs with a model role")
             self._tools[tool.name] = tool
         self._enabled = frozenset(enabled)
         if unknown := self._enabled - self._tools.keys():
