@@ -1,5 +1,6 @@
-"""The whole system as processes: Redis, the Discord emulator, planner, tools, inference (real Ray and
-SmolLM2 on CPU) and the gateway, exporting traces to an in-test OTLP receiver. Started once per session."""
+"""The whole system as processes: Redis, the Discord emulator, planner, tools, inference (real Ray, SmolLM2
+and EfficientNet-Lite0 on CPU) and the gateway, exporting traces to an in-test OTLP receiver. Started once
+per session."""
 
 from __future__ import annotations
 
@@ -48,6 +49,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver, images_a
         }, "inference": {
             "SWITCHBOARD_IMAGE_BACKEND": "openai", "SWITCHBOARD_IMAGE_BASE_URL": images_api.url,
             "SWITCHBOARD_IMAGE_API_KEY": IMAGE_API_KEY,
+            # Image recognition (EfficientNet-Lite0 on Ray, beside SmolLM2): on with the llama chat model by
+            # default; named here because the e2e tests of image attachments depend on it.
+            "SWITCHBOARD_VISION_BACKEND": "efficientnet",
         }},
     )
     running = Stack(config)

@@ -5,7 +5,8 @@ bridge streams the model's tokens, publishes the text so far on `sb:live:<activa
 to show, and returns the full result for the journal; the model's tool calls come back as
 `InferenceResult.tool_calls`. A GenAI span (`chat <model>`) covers the call; prompts, completions and
 tool arguments stay out of it unless content tracing is on. Image requests go to the image role's
-generator (see `images`), or fail with `RoleNotConfigured` when this deployment has none.
+generator (see `images`) and vision requests to the vision role's recognizer (see `vision`), or fail
+with `RoleNotConfigured` when this deployment has no such role.
 """
 
 from __future__ import annotations
@@ -36,8 +37,12 @@ from switchboard.core.wire import (
     ModelToolCall,
     ReplyDelta,
     StepRequest,
+    VisionRequest,
+    VisionResult,
 )
+from switchboard.inference.deployments.config import VISION_ROLE
 from switchboard.inference.images import IMAGE_ROLE, ImageGenerator
+from switchboard.inference.vision import VisionRecognizer
 
 HOP = "inference"
 
@@ -47,24 +52,31 @@ class ChatModel(Protocol):
 
 
 class InferenceBridge:
-    """Runs a step by its payload kind; `images=None` means this deployment has no image role."""
+    """Runs a step by its payload kind; `images=None` (`vision=None`) means this deployment has no image
+    (vision) role."""
 
     def __init__(self, host: ChatModel, model_name: str, live: redis.Redis, metrics: Metrics,
-                 live_interval_s: float, trace_content: bool, images: ImageGenerator | None = None) -> None:
+                 live_interval_s: float, trace_content: bool, images: ImageGenerator | None = None,
+                 vision: VisionRecognizer | None = None) -> None:
         self._host = host
         self._images = images
+        self._vision = vision
         self._model = model_name
         self._live = live
         self._metrics = metrics
         self._live_interval_s = live_interval_s
         self._trace_content = trace_content
 
-    def run(self, step: StepRequest) -> InferenceResult | ImageResult:
+    def run(self, step: StepRequest) -> InferenceResult | ImageResult | VisionResult:
         request = step.payload
         if isinstance(request, ImageRequest):
             if self._images is None:
                 raise RoleNotConfigured(IMAGE_ROLE)
             return self._images.generate(step)
+        if isinstance(request, VisionRequest):
+            if self._vision is None:
+                raise RoleNotConfigured(VISION_ROLE)
+            return self._vision.recognize(step)
         if not isinstance(request, InferenceRequest):
             raise TypeError(f"{step.task_id}: the inference bridge got a {request.kind}")
         return self._chat(step, request)

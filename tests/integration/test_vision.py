@@ -1,0 +1,242 @@
+"""The vision role through a real Celery inference worker on a real Redis, against EfficientNet-Lite0 on a
+real local Ray cluster and Serve. No mocks: images are real photographs stored as blobs the way the gateway
+stores attachments, and steps are sent and journaled the way the planner does it.
+
+One Ray cluster for the module: the module-scoped host starts it with the vision role alone (as a
+deployment with a hosted chat API runs it); other hosts join it with their own application names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable, Generator, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from celery import Celery
+from celery.contrib.testing.worker import start_worker
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from ray import serve
+
+from switchboard.core.blobs import SyncBlobWriter
+from switchboard.core.celery_app import make_celery
+from switchboard.core.journal import SyncJournal
+from switchboard.core.keys import Queue, Task
+from switchboard.core.metrics import Metrics
+from switchboard.core.wire import AttachmentRef, StepRequest, StepResult, VisionRequest, VisionResult
+from switchboard.inference.__main__ import _start_models
+from switchboard.inference.bridge import InferenceBridge, register_inference_task
+from switchboard.inference.deployments.config import RayConfig, VisionRoleConfig
+from switchboard.inference.deployments.engines import EchoEngine
+from switchboard.inference.deployments.errors import ModelLoadError, PlacementError
+from switchboard.inference.deployments.host import ModelHost
+from switchboard.inference.deployments.pixels import decode_image
+from switchboard.inference.deployments.protocol import parse_chat_request
+from switchboard.inference.settings import InferenceSettings
+from switchboard.inference.vision import build_vision_recognizer
+from tests.conftest import wait_until
+
+IMAGES = Path(__file__).parents[1] / "fixtures" / "images"
+CATS = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat", "lynx"}
+MODEL = "efficientnet-lite0"
+STEP_WAIT_S = 30.0
+SMALL_CPU = 0.25  # joining hosts ask for little, so they fit beside the module's vision replica
+_activation_ids = itertools.count(5000)
+
+
+class EchoChat:
+    """The echo chat engine in this process: chat steps still have a path, without a second Ray role."""
+
+    def stream_chat(self, request: dict[str, Any]) -> Generator[dict[str, Any], None, None]:
+        yield from EchoEngine().stream(parse_chat_request(request))
+
+
+@pytest.fixture(scope="module")
+def vision_host() -> Iterator[ModelHost]:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("RAY_AUTH_MODE", "disabled")
+        host = ModelHost(RayConfig(), None, VisionRoleConfig(), vision_app_name="test-vision", start_timeout_s=90)
+        try:
+            host.start()
+            yield host
+        finally:
+            host.shutdown()
+
+
+@pytest.fixture
+def spans() -> tuple[TracerProvider, InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider, exporter
+
+
+@pytest.fixture
+def inference(redis_url: str, vision_host: ModelHost, spans: tuple[TracerProvider, InMemorySpanExporter]
+              ) -> Iterator[Callable[..., Celery]]:
+    """Start a real inference worker whose vision role is built from `InferenceSettings(**overrides)`,
+    as `python -m switchboard.inference` builds it, on the module's vision deployment."""
+    with ExitStack() as stack:
+        def start(**overrides: Any) -> Celery:
+            settings = InferenceSettings(**{"redis_url": redis_url, "chat_backend": "echo",
+                                            "vision_backend": "efficientnet", **overrides})
+            metrics = Metrics()
+            client = redis.Redis.from_url(redis_url, decode_responses=True)
+            app = make_celery(settings, "test-inference")
+            vision = build_vision_recognizer(settings, vision_host, metrics, tracer=spans[0].get_tracer("test"))
+            bridge = InferenceBridge(EchoChat(), "echo", client, metrics, settings.live_interval_s,
+                                     settings.trace_content, vision=vision)
+            register_inference_task(app, bridge, SyncJournal(client), metrics)
+            stack.enter_context(start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
+                                             loglevel="WARNING", queues=[Queue.INFERENCE.value]))
+            app.metrics = metrics  # type: ignore[attr-defined]  # for the test to read
+            return app
+
+        yield start
+
+
+def store(redis_url: str, data: bytes, filename: str = "photo.png") -> AttachmentRef:
+    """Store `data` as a blob the way the gateway stores an attachment, and return its reference."""
+    digest = SyncBlobWriter(redis.Redis.from_url(redis_url), retention_s=600).put(data)
+    return AttachmentRef(filename=filename, content_type="image/png", size=len(data), sha256=digest, media="image")
+
+
+def run_step(app: Celery, redis_url: str, payload: VisionRequest) -> StepResult:
+    """Send one step the way the planner does and wait until the journal holds its result."""
+    step = StepRequest(activation_id=str(next(_activation_ids)), step="vision:0", reply_to="sb:wake:test",
+                       payload=payload)
+    app.send_task(Task.RUN_INFERENCE.value, args=[step.to_json()], task_id=step.task_id,
+                  queue=Queue.INFERENCE.value)
+    journal = SyncJournal(redis.Redis.from_url(redis_url, decode_responses=True))
+    return wait_until(lambda: journal.get(step.activation_id, step.step), STEP_WAIT_S, f"step {step.task_id}")
+
+
+def vision_spans(exporter: InMemorySpanExporter) -> list[ReadableSpan]:
+    return [span for span in exporter.get_finished_spans() if span.name.startswith("classify_image")]
+
+
+def photo(name: str) -> bytes:
+    return (IMAGES / name).read_bytes()
+
+
+def test_a_stored_photo_of_a_cat_is_labelled_a_cat(
+        inference: Callable[..., Celery], redis_url: str, spans: tuple[TracerProvider, InMemorySpanExporter]) -> None:
+    app = inference()
+    image = store(redis_url, photo("chelsea.png"))
+
+    result = run_step(app, redis_url, VisionRequest(image=image, top_k=3))
+
+    assert result.error is None, result.error
+    output = result.output
+    assert isinstance(output, VisionResult) and output.model == MODEL and output.caption is None
+    assert len(output.labels) == 3 and {label.label for label in output.labels} <= CATS, output.labels
+    assert [label.score for label in output.labels] == sorted((label.score for label in output.labels), reverse=True)
+    assert "cat" in output.describe()
+    [span] = vision_spans(spans[1])
+    assert (span.name, span.kind) == (f"classify_image {MODEL}", SpanKind.CLIENT)
+    assert span.attributes["gen_ai.operation.name"] == "classify_image"
+    assert span.attributes["switchboard.activation_id"] == result.activation_id
+    assert span.attributes["switchboard.image.size"] == "451x300"
+    assert span.attributes["switchboard.vision.labels"] == 3
+    assert "gen_ai.completion" not in span.attributes  # content tracing is off: not even the labels
+    assert not any("cat" in str(value) for value in span.attributes.values())
+    samples = app.metrics.registry.get_sample_value  # type: ignore[attr-defined]
+    assert samples("switchboard_hop_duration_seconds_count", {"hop": "vision_model"}) == 1
+
+
+def test_top_k_and_content_tracing(
+        inference: Callable[..., Celery], redis_url: str, spans: tuple[TracerProvider, InMemorySpanExporter]) -> None:
+    app = inference(trace_content=True)
+    image = store(redis_url, photo("coffee.png"))
+
+    result = run_step(app, redis_url, VisionRequest(image=image, top_k=5))
+
+    assert isinstance(result.output, VisionResult), result.error
+    assert len(result.output.labels) == 5 and result.output.labels[0].label == "espresso"
+    [span] = vision_spans(spans[1])
+    assert span.attributes["gen_ai.completion"] == result.output.describe()
+    assert image.sha256 not in repr(dict(span.attributes))  # never the image itself, nor its address
+
+
+def test_backend_none_refuses_with_role_not_configured(inference: Callable[..., Celery], redis_url: str) -> None:
+    app = inference(vision_backend="none")
+
+    result = run_step(app, redis_url, VisionRequest(image=store(redis_url, photo("chelsea.png"))))
+
+    assert result.output is None and result.error is not None
+    assert (result.error.code, result.error.retryable) == ("role_not_configured", False)
+    assert "vision role" in result.error.message
+
+
+@pytest.mark.parametrize(("data", "says"), [
+    (b"just some text, not a picture", "not a PNG, JPEG or WebP file"),
+    (photo("chelsea.png")[:5000], "not a readable PNG, JPEG or WebP image"),  # a good header, truncated pixels
+])
+def test_a_blob_that_is_not_a_readable_image_is_inference_failed(
+        inference: Callable[..., Celery], redis_url: str, data: bytes, says: str) -> None:
+    app = inference()
+
+    result = run_step(app, redis_url, VisionRequest(image=store(redis_url, data, "notes.png")))
+
+    assert result.error is not None and (result.error.code, result.error.retryable) == ("inference_failed", False)
+    assert says in result.error.message and "Traceback" not in result.error.message
+
+
+def test_an_image_over_the_limits_is_refused(inference: Callable[..., Celery], redis_url: str) -> None:
+    app = inference(vision_max_pixels=100_000)
+
+    result = run_step(app, redis_url, VisionRequest(image=store(redis_url, photo("chelsea.png"))))
+
+    assert result.error is not None and result.error.code == "inference_failed"
+    assert "451x300 is over the 100000 pixel limit" in result.error.message
+
+
+def test_an_expired_blob_is_inference_failed(inference: Callable[..., Celery], redis_url: str) -> None:
+    app = inference()
+    data = photo("coffee.png")
+    gone = AttachmentRef(filename="coffee.png", content_type="image/png", size=len(data),
+                         sha256=hashlib.sha256(data).hexdigest(), media="image")  # never stored
+
+    result = run_step(app, redis_url, VisionRequest(image=gone))
+
+    assert result.error is not None and (result.error.code, result.error.retryable) == ("inference_failed", False)
+    assert "no longer stored" in result.error.message
+
+
+def test_a_gpu_the_cluster_lacks_fails_at_start_naming_the_role(vision_host: ModelHost) -> None:
+    host = ModelHost(RayConfig(), None, VisionRoleConfig(num_gpus=1), vision_app_name="test-vision-gpu")
+
+    with pytest.raises(PlacementError, match="vision role asks for 1 GPU but the Ray cluster has 0 GPU"):
+        host.start()
+    assert "test-vision-gpu" not in serve.status().applications
+
+
+def test_missing_weights_fail_at_start_naming_the_file(vision_host: ModelHost) -> None:
+    config = VisionRoleConfig(model_path=Path("/nowhere/lite0.pth"), num_cpus=SMALL_CPU)
+    host = ModelHost(RayConfig(), None, config, vision_app_name="test-vision-nofile")
+
+    with pytest.raises(ModelLoadError, match=r"cannot load vision model from /nowhere/lite0\.pth"):
+        host.start()
+
+
+def test_a_hosted_chat_api_with_vision_runs_vision_alone_on_ray(vision_host: ModelHost, redis_url: str) -> None:
+    settings = InferenceSettings(redis_url=redis_url, chat_backend="openai", vision_backend="efficientnet",
+                                 vision_num_cpus=SMALL_CPU)
+
+    chat, model_name, host, stop = _start_models(settings)
+    try:
+        assert host is not None and chat is not host and model_name == settings.chat_model_name
+        applications = serve.status().applications
+        assert "vision" in applications and "chat" not in applications
+        [(label, _)] = host.classify(decode_image(photo("chelsea.png"), settings.vision_max_pixels), 1, timeout_s=10)
+        assert label in CATS
+    finally:
+        stop()
+    wait_until(lambda: "vision" not in serve.status().applications, 30, "the vision app to be deleted")
