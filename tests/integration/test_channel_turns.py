@@ -12,11 +12,14 @@ from pathlib import Path
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 
 from switchboard.core import keys
+from switchboard.core.activation_queue import ActivationQueue
 from switchboard.core.keys import Queue
 from switchboard.core.wire import Activation, Outcome, Trigger
 from switchboard.devstack.redis_server import RedisServer
+from switchboard.planner.turns import ChannelTurns
 from tests.conftest import wait_until
 from tests.support.backend import Backend
 
@@ -71,3 +74,17 @@ def test_a_lost_reply_holds_its_channel_only_until_the_turn_timeout(backend: Bac
     wait_until(lambda: backend.redis.exists(keys.reply_written("7011")), TURN_TIMEOUT_S + 30, "the reply")
     assert backend.redis.zscore(keys.busy("22"), "7010") is None
     assert backend.replies_for("7011")[0].outcome == Outcome.REPLIED
+
+
+async def test_later_names_what_arrived_after_an_activation_in_its_channel(redis_server: RedisServer) -> None:
+    client = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        queue, turns = ActivationQueue(client, retention_s=60), ChannelTurns(client, timeout_s=60)
+        first, second, elsewhere = activation("8001", "30"), activation("8002", "30"), activation("8003", "31")
+        for listed in (first, second, elsewhere):
+            await queue.enqueue(listed)
+        assert await turns.later(first) == "8002"
+        assert await turns.later(second) is None
+        assert await turns.later(activation("8004", "30")) is None  # not listed: nothing to compare with
+    finally:
+        await client.aclose()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from switchboard.core import keys
+from switchboard.core.activation_queue import ActivationQueue
 from switchboard.core.config import ChannelConfig, ChannelMode, ConfigPatch, ConfigStore, DoubleTexting, RateLimit
 from switchboard.core.keys import Group, Stream
 from switchboard.core.redis_client import connect_async
 from switchboard.core.settings import ServiceSettings
 from switchboard.core.wire import Activation, Trigger
-from switchboard.gateway.activations import ActivationQueue
 from switchboard.gateway.busy import ChannelWork
 from switchboard.gateway.throttle import ActivationLimiter
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from celery.contrib.testing.worker import start_worker
 
+from switchboard.core.activation_queue import ActivationQueue
 from switchboard.core.blobs import BlobStore
 from switchboard.core.celery_app import make_celery
 from switchboard.core.errors import InvalidToolArguments
 from switchboard.core.history import ChannelHistory
 from switchboard.core.journal import Journal, SyncJournal
+from switchboard.core.lanes import LaneBoard
 from switchboard.core.memory import MemoryStore
 from switchboard.core.metrics import Metrics
 from switchboard.core.plugins import Persona
@@ -19,6 +21,8 @@ from switchboard.core.tool_catalog import ToolCatalog
 from switchboard.core.wire import Activation, Trigger
 from switchboard.planner.context import ContextServices, StepContext, Supersession
 from switchboard.planner.dispatch import StepDispatcher
+from switchboard.planner.replies import ReplyWriter
+from switchboard.planner.turns import ChannelTurns
 from switchboard.planner.waiter import StepWaiter
 from switchboard.tools.registry import ToolRegistry
 from switchboard.tools.worker import register_tool_task
@@ -38,7 +42,9 @@ async def test_the_documented_tool_runs_through_the_journal_path(redis_url: str)
     services = ContextServices(journal=journal, waiter=waiter, dispatcher=StepDispatcher(app),
                                history=ChannelHistory(client, 10), metrics=Metrics(), step_timeout_s=20,
                                supersession=Supersession(client), blobs=BlobStore(client, 60),
-                               memory=MemoryStore(client), tools=ToolCatalog(client))
+                               memory=MemoryStore(client), tools=ToolCatalog(client),
+                               replies=ReplyWriter(client, 60), lanes=LaneBoard(client),
+                               queue=ActivationQueue(client, 60), turns=ChannelTurns(client, 60))
     activation = Activation(id="doc-tool", trigger=Trigger.DM, channel_id="c", message_id="doc-tool",
                             author_id="u", author_name="u", content="count")
     ctx = StepContext(activation, Persona("p", "x"), services, frozenset({"word_count"}))

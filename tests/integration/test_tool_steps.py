@@ -11,11 +11,13 @@ import redis.asyncio as aioredis
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
 
+from switchboard.core.activation_queue import ActivationQueue
 from switchboard.core.blobs import BlobStore
 from switchboard.core.celery_app import make_celery
 from switchboard.core.errors import InvalidToolArguments, ToolNotAllowed
 from switchboard.core.history import ChannelHistory
 from switchboard.core.journal import Journal, SyncJournal
+from switchboard.core.lanes import LaneBoard
 from switchboard.core.memory import MemoryStore
 from switchboard.core.metrics import Metrics
 from switchboard.core.plugins import Persona
@@ -25,6 +27,8 @@ from switchboard.core.wire import Activation, ModelToolCall, Trigger
 from switchboard.planner.callsystems.integrations import run_tool_call
 from switchboard.planner.context import ContextServices, StepContext, Supersession
 from switchboard.planner.dispatch import StepDispatcher
+from switchboard.planner.replies import ReplyWriter
+from switchboard.planner.turns import ChannelTurns
 from switchboard.planner.waiter import StepWaiter
 from switchboard.tools.builtin import BUILTIN_TOOLS
 from switchboard.tools.registry import ToolRegistry
@@ -59,7 +63,9 @@ async def context(redis_url: str, celery_app: Celery):
     services = ContextServices(journal=journal, waiter=waiter, dispatcher=StepDispatcher(celery_app),
                                history=ChannelHistory(client, 10), metrics=Metrics(), step_timeout_s=20,
                                supersession=Supersession(client), blobs=BlobStore(client, 60),
-                               memory=MemoryStore(client), tools=ToolCatalog(client))
+                               memory=MemoryStore(client), tools=ToolCatalog(client),
+                               replies=ReplyWriter(client, 60), lanes=LaneBoard(client),
+                               queue=ActivationQueue(client, 60), turns=ChannelTurns(client, 60))
     yield lambda allowed=frozenset({"calculator", "clock"}): StepContext(
         ACTIVATION, Persona("p", "be brief"), services, allowed)
     listener.cancel()
@@ -120,7 +126,7 @@ async def test_a_model_is_offered_only_allowed_tools_that_a_worker_offers(contex
 
 async def test_a_tool_call_the_channel_does_not_allow_is_an_error_the_model_reads(context, redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url, decode_responses=True)
-    message = await run_tool_call(context(frozenset({"calculator"})), ModelToolCall(id="c1", name="clock"))
-    assert message.role == "tool" and message.tool_call_id == "c1"
+    message, images = await run_tool_call(context(frozenset({"calculator"})), ModelToolCall(id="c1", name="clock"))
+    assert message.role == "tool" and message.tool_call_id == "c1" and images == ()
     assert json.loads(message.content)["error"] == "tool_not_allowed"
     assert client.llen("sb.tools") == 0  # refused in the planner: no task was ever queued

@@ -9,11 +9,11 @@ from pathlib import Path
 import redis
 import redis.asyncio as aioredis
 
+from switchboard.core.activation_queue import ActivationQueue
 from switchboard.core.keys import STREAM_FIELD, Group, Stream
 from switchboard.core.wire import Activation, Reply
 from switchboard.devstack.processes import ServiceProcess
 from switchboard.devstack.stack import Stack, StackConfig
-from switchboard.gateway.activations import ActivationQueue
 
 FAST_TAKEOVER = {"SWITCHBOARD_CLAIM_IDLE_MS": "1500", "SWITCHBOARD_CLAIM_INTERVAL_S": "0.3"}
 

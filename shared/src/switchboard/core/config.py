@@ -54,6 +54,8 @@ class ConfigPatch(WireModel):
     persona: str | None = None
     double_texting: DoubleTexting | None = None
     allowed_tools: tuple[str, ...] | None = None
+    group: tuple[str, ...] | None = None
+    group_chatter: int | None = Field(default=None, ge=0, le=3)
     user_rate: RateLimit | None = None
     guild_rate: RateLimit | None = None
 
@@ -79,6 +81,8 @@ class ChannelConfig:
     double_texting: DoubleTexting = DoubleTexting.ENQUEUE
     # Tools this guild or channel lets callsystems use; anything else is denied.
     allowed_tools: tuple[str, ...] = ("calculator", "clock")
+    group: tuple[str, ...] = ()  # the personas of an agent group (`cs.switchboard.group`)
+    group_chatter: int = 0  # follow-up rounds in which the group's personas answer each other
     user_rate: RateLimit = DEFAULT_USER_RATE
     guild_rate: RateLimit = DEFAULT_GUILD_RATE
 

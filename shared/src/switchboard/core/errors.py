@@ -89,6 +89,24 @@ class Superseded(SwitchboardError):
     code = "superseded"
 
 
+class Stale(SwitchboardError):
+    """The work waited so long that the conversation has moved on; it is dropped, not answered late."""
+
+    code = "stale"
+
+
+class BudgetExceeded(SwitchboardError):
+    """The answer cannot arrive within its time budget, so no work was started for it."""
+
+    code = "budget_exceeded"
+
+
+class FirstResponseBudgetExceeded(BudgetExceeded):
+    """An agent group's plan predicts its first reply after the first-reply budget."""
+
+    code = "first_response_budget_exceeded"
+
+
 class ToolError(StepError):
     """A tool could not run or failed."""
 

@@ -120,6 +120,7 @@ def notice_sent(scope: str, scope_id: str) -> str:
 PERSONAS = f"{PREFIX}:personas"  # hash: persona name → `PersonaRecord` JSON (created by admins)
 TOOLS = f"{PREFIX}:tools"  # hash: tool name → its declaration JSON, published by the tools workers
 CALLSYSTEMS = f"{PREFIX}:callsystems"  # set of `package_id@version` the running planners can load
+LANES = f"{PREFIX}:lanes"  # hash: model role → `LaneStats` JSON, kept by the inference service
 
 
 def answered_by(message_id: str) -> str:

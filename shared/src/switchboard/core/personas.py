@@ -1,11 +1,13 @@
 """Personas: named instruction sets a channel answers with. One is built in; admins create more.
 
-Instructions may use `{time}`, which the callsystem fills in (from the journaled clock tool).
+Instructions may use `{name}` and `{time}` (the callsystem fills the time in from the journaled clock
+tool); a persona's history template says how other speakers' messages read in its prompt.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Literal
 
 import redis.asyncio as aioredis
@@ -13,7 +15,7 @@ from pydantic import Field
 
 from switchboard.core import keys
 from switchboard.core.errors import ConfigError
-from switchboard.core.plugins import Persona
+from switchboard.core.plugins import DEFAULT_HISTORY_TEMPLATE, Persona
 from switchboard.core.wire import WireModel
 
 DEFAULT_PERSONA = Persona(
@@ -28,7 +30,12 @@ class PersonaRecord(WireModel):
     kind: Literal["persona"] = "persona"
     name: str
     instructions: str = Field(min_length=1, max_length=4000)
+    history_template: str = Field(default=DEFAULT_HISTORY_TEMPLATE, min_length=9, max_length=200,
+                                  pattern=r"\{content\}")
     created_by: str | None = None
+
+    def persona(self) -> Persona:
+        return Persona(self.name, self.instructions, self.history_template)
 
 
 class PersonaStore:
@@ -43,18 +50,33 @@ class PersonaStore:
         raw = await self._redis.hget(keys.PERSONAS, name)
         if raw is None:
             return None
-        record = PersonaRecord.from_json(raw)
-        return Persona(record.name, record.instructions)
+        return PersonaRecord.from_json(raw).persona()
 
     async def names(self) -> list[str]:
         return sorted({self.builtin.name, *await self._redis.hkeys(keys.PERSONAS)})
 
-    async def create(self, name: str, instructions: str, created_by: str | None = None) -> Persona:
-        """Create or replace a persona; raises `ConfigError` for a bad name or the built-in's name."""
+    async def get_many(self, names: Sequence[str]) -> list[Persona]:
+        """The personas that exist among `names`, in that order (one round trip)."""
+        stored = [name for name in names if name != self.builtin.name]
+        raws = dict(zip(stored, await self._redis.hmget(keys.PERSONAS, stored), strict=True)) if stored else {}
+        found = []
+        for name in names:
+            if name == self.builtin.name:
+                found.append(self.builtin)
+            elif raws.get(name) is not None:
+                found.append(PersonaRecord.from_json(raws[name]).persona())
+        return found
+
+    async def create(self, name: str, instructions: str, created_by: str | None = None,
+                     history_template: str = DEFAULT_HISTORY_TEMPLATE) -> Persona:
+        """Create or replace a persona; raises `ConfigError` for a bad name, the built-in's name or a bad template."""
         if not _NAME.match(name):
             raise ConfigError("a persona name is 1-32 lowercase letters, digits, '-' or '_'")
         if name == self.builtin.name:
             raise ConfigError(f"{name} is built in and cannot be replaced")
-        record = PersonaRecord(name=name, instructions=instructions, created_by=created_by)
+        if "{content}" not in history_template:
+            raise ConfigError("a history template must contain {content}")
+        record = PersonaRecord(name=name, instructions=instructions, history_template=history_template,
+                               created_by=created_by)
         await self._redis.hset(keys.PERSONAS, name, record.to_json())
-        return Persona(name, instructions)
+        return record.persona()

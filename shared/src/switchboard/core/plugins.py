@@ -13,7 +13,7 @@ import inspect
 import logging
 import pkgutil
 import re
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from importlib.metadata import entry_points
@@ -29,9 +29,11 @@ from switchboard.core.wire import (
     HistoryMessage,
     ImageResult,
     InferenceResult,
+    LaneStats,
     Outcome,
     Reply,
     ToolSpec,
+    TurnPlan,
     VisionResult,
 )
 
@@ -41,12 +43,39 @@ _PACKAGE_ID = re.compile(r"^cs(\.[a-z][a-z0-9_]*){2,}$")
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
 
+DEFAULT_HISTORY_TEMPLATE = "{author}: {content}"
+
+
 @dataclass(frozen=True)
 class Persona:
-    """An instruction set: the system prompt a callsystem answers with."""
+    """An instruction set: the system prompt a callsystem answers with.
+
+    `instructions` may use variables (`{name}`, `{time}`, and what a callsystem adds, e.g. an agent
+    group's `{others}`); `history_template` is how another speaker's message reads in the prompt
+    (`{author}`, `{content}`). Unknown braces are left as they are, so instructions may contain JSON.
+    """
 
     name: str
     instructions: str
+    history_template: str = DEFAULT_HISTORY_TEMPLATE
+
+    def system_prompt(self, **variables: str) -> str:
+        text = self.instructions.replace("{name}", self.name)
+        for variable, value in variables.items():
+            text = text.replace(f"{{{variable}}}", value)
+        return text
+
+    def turn(self, message: HistoryMessage) -> ChatMessage:
+        """A history record as this persona reads it: its own words as the assistant, others by the template.
+
+        Our own messages are this persona's when no speaker is recorded (a one-persona channel) or when
+        the speaker is this persona; another persona's words read like anyone else's.
+        """
+        if message.from_self and message.speaker in (None, self.name):
+            return ChatMessage(role="assistant", content=message.content)
+        author = message.speaker or message.author_name
+        return ChatMessage(role="user", content=self.history_template.replace("{author}", author)
+                           .replace("{content}", message.content))
 
 
 class CallContext(Protocol):
@@ -54,6 +83,8 @@ class CallContext(Protocol):
 
     activation: Activation
     persona: Persona
+    group: tuple[Persona, ...]  # the channel's agent group (empty when it has none)
+    group_chatter: int  # follow-up rounds in which the group's personas may answer each other
     blobs: BlobStore  # attachments' bytes, by `AttachmentRef.sha256`
     log: logging.LoggerAdapter[logging.Logger]
 
@@ -77,6 +108,16 @@ class CallContext(Protocol):
     async def remember(self, key: str, value: Any, *, scope: MemoryScope = "user") -> None: ...
 
     async def forget_history(self) -> None: ...
+
+    async def lane(self, role: str = "chat") -> LaneStats | None: ...
+
+    async def decide(self, name: str, compute: Callable[[], Awaitable[TurnPlan]]) -> TurnPlan: ...
+
+    async def post(self, text: str, *, speaker: str, turn: int) -> None: ...
+
+    async def newer_in_channel(self) -> str | None: ...
+
+    async def follow_up(self, activation: Activation) -> None: ...
 
     def note(self, text: str) -> None: ...
 

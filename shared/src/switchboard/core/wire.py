@@ -45,6 +45,7 @@ class Trigger(StrEnum):
     KEYWORD = "keyword"
     CHANNEL = "channel"  # any message in a channel the config opens
     COMMAND = "command"  # a slash command that asks for work (`/imagine`, `/replay`)
+    CHATTER = "chatter"  # an agent group's personas answering each other (queued by the planner)
 
 
 class Outcome(StrEnum):
@@ -87,6 +88,7 @@ class HistoryMessage(WireModel):
     author_id: str
     author_name: str
     from_self: bool = False  # written by this bot (an assistant turn)
+    speaker: str | None = None  # for our own messages in an agent group: the persona that wrote it
     content: str
     created_at: float
 
@@ -136,6 +138,8 @@ class Activation(WireModel):
     attachments: tuple[AttachmentRef, ...] = ()
     interaction: InteractionRef | None = None  # set for slash-command work; the answer goes there
     replay_of: str | None = None  # a replay of this activation: answered to the operator, not the channel
+    deliver: bool = True  # False: answered and recorded but never posted (an operator's probe)
+    chatter_depth: int = Field(default=0, ge=0)  # 0: a person's message; n: the n-th AI-to-AI follow-up
     accepted_at: float = Field(default_factory=time.time)
     trace_context: dict[str, str] = Field(default_factory=dict)
 
@@ -275,9 +279,55 @@ class MemoryValue(WireModel):
     value: Any = None
 
 
+class LaneStats(WireModel):
+    """What a model lane can take and how fast it has been: the inputs of a turn plan's prediction.
+
+    `capacity` is how many generations run at once (local: replicas times concurrent requests per
+    replica; cloud: the provider's cap). The rates are moving averages of recent requests.
+    """
+
+    kind: Literal["lane_stats"] = "lane_stats"
+    lane: str  # `local:<deployment>` or `cloud:<provider>`
+    local: bool
+    capacity: int = Field(ge=1)
+    time_to_first_token_s: float = Field(ge=0)
+    tokens_per_s: float = Field(gt=0)
+    samples: int = 0  # 0: configured guesses, nothing measured yet
+    updated_at: float = Field(default_factory=time.time)
+
+
+class PlanDrop(WireModel):
+    kind: Literal["plan_drop"] = "plan_drop"
+    persona: str
+    reason: str  # a typed bucket, e.g. `all_response_budget_exceeded`
+
+
+class TurnPlan(WireModel):
+    """An agent group's plan for one message: who answers, in which waves, and what it should take.
+
+    A pure function of its inputs (the message, the group, the lane's stats, the budgets), so the same
+    input gives the same plan, and an operator can read why a persona did or did not answer.
+    """
+
+    kind: Literal["turn_plan"] = "turn_plan"
+    speakers: tuple[str, ...]
+    waves: tuple[tuple[str, ...], ...]
+    lane: str
+    max_tokens: int
+    predicted_first_s: float
+    predicted_all_s: float
+    first_budget_s: float
+    all_budget_s: float
+    dropped: tuple[PlanDrop, ...] = ()
+
+    @property
+    def fits(self) -> bool:
+        return self.predicted_first_s <= self.first_budget_s and self.predicted_all_s <= self.all_budget_s
+
+
 StepPayload = Annotated[ToolCall | InferenceRequest | ImageRequest | VisionRequest, Field(discriminator="kind")]
-StepOutput = Annotated[ToolResult | InferenceResult | ImageResult | VisionResult | HistoryWindow | MemoryValue,
-                       Field(discriminator="kind")]
+StepOutput = Annotated[ToolResult | InferenceResult | ImageResult | VisionResult | HistoryWindow | MemoryValue
+                       | TurnPlan, Field(discriminator="kind")]
 
 
 class StepRequest(WireModel):
@@ -338,8 +388,15 @@ class Reply(WireModel):
     interaction: InteractionRef | None = None  # answer by editing this command's response
     deliver: bool = True  # False for replays: shown to the operator, never posted in the channel
     replay_of: str | None = None  # the activation this reply replays
+    speaker: str | None = None  # the persona that speaks (agent groups), shown with the text
+    turn: int | None = None  # a group turn posted before the activation's final reply; None: the final reply
     created_at: float = Field(default_factory=time.time)
     trace_context: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def delivery_id(self) -> str:
+        """What posted-once guards: the activation for its final reply, `<activation>.t<n>` for a turn."""
+        return self.activation_id if self.turn is None else f"{self.activation_id}.t{self.turn}"
 
 
 class StepTiming(WireModel):

@@ -8,6 +8,7 @@ import signal
 
 import redis.asyncio as aioredis
 
+from switchboard.core.activation_queue import ActivationQueue
 from switchboard.core.blobs import BlobStore
 from switchboard.core.config import ChannelConfig, ConfigStore
 from switchboard.core.errors import ConfigError
@@ -18,7 +19,6 @@ from switchboard.core.personas import PersonaStore
 from switchboard.core.redis_client import connect_async
 from switchboard.core.tracing import setup_tracing
 from switchboard.gateway import health
-from switchboard.gateway.activations import ActivationQueue
 from switchboard.gateway.attachments import AttachmentIntake
 from switchboard.gateway.bot import GatewayBot, GatewayDeps
 from switchboard.gateway.busy import ChannelWork

@@ -18,6 +18,7 @@ import discord
 from discord import app_commands
 from opentelemetry.trace import SpanKind
 
+from switchboard.core.activation_queue import ActivationQueue
 from switchboard.core.config import ChannelConfig, ConfigStore, DoubleTexting
 from switchboard.core.history import ChannelHistory
 from switchboard.core.keys import Stream
@@ -25,7 +26,6 @@ from switchboard.core.metrics import Metrics
 from switchboard.core.resilience import keep_running
 from switchboard.core.tracing import inject_context, tracer
 from switchboard.core.wire import Activation, AttachmentRef, HistoryMessage, Trigger
-from switchboard.gateway.activations import ActivationQueue
 from switchboard.gateway.attachments import AttachmentIntake, skipped_notice
 from switchboard.gateway.busy import ChannelWork
 from switchboard.gateway.commands import CommandServices, install_commands

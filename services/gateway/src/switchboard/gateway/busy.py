@@ -12,10 +12,8 @@ import time
 import redis.asyncio as aioredis
 
 from switchboard.core import keys
+from switchboard.core.activation_queue import STALE_AFTER_S
 from switchboard.core.config import DoubleTexting
-
-# An activation still listed after this long is assumed lost, so it cannot block a channel forever.
-STALE_AFTER_S = 15 * 60
 
 
 class ChannelWork:

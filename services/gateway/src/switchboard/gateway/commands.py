@@ -9,6 +9,7 @@ for `/forget`). Config changes are written to Redis and apply to the next messag
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,6 +23,7 @@ from switchboard.core.errors import ConfigError
 from switchboard.core.history import ChannelHistory
 from switchboard.core.journal import Journal
 from switchboard.core.personas import PersonaStore
+from switchboard.core.plugins import DEFAULT_HISTORY_TEMPLATE
 from switchboard.core.status import queue_status
 from switchboard.core.wire import ActivationRecord, HistoryWindow
 from switchboard.gateway.policy import parent_of
@@ -29,6 +31,8 @@ from switchboard.gateway.policy import parent_of
 log = logging.getLogger(__name__)
 
 Scope = Literal["channel", "server"]
+GROUP_CALLSYSTEM = "cs.switchboard.group@latest"
+MIN_GROUP, MAX_GROUP = 2, 8
 
 
 @dataclass(frozen=True)
@@ -169,11 +173,32 @@ def persona_group(services: CommandServices) -> app_commands.Group:
         await say(interaction, f"🎭 This channel now talks to `{name}`. I cleared the channel's history so "
                                "the previous persona's answers don't carry over.")
 
-    @group.command(name="create", description="Create (or replace) a persona")
-    @app_commands.describe(name="lowercase name", instructions="the system prompt; {time} is the current time")
+    @group.command(name="group", description="Let several personas share this channel (an agent group)")
+    @app_commands.describe(names=f"{MIN_GROUP} to {MAX_GROUP} persona names, separated by spaces; 'off' ends the group")
     @app_commands.checks.has_permissions(manage_guild=True)
-    async def create(interaction: discord.Interaction, name: str, instructions: str) -> None:
-        await services.personas.create(name, instructions, created_by=str(interaction.user.id))
+    async def group_(interaction: discord.Interaction, names: str) -> None:
+        wanted = list(dict.fromkeys(name for name in re.split(r"[\s,]+", names.strip().lower()) if name))
+        if wanted == ["off"]:
+            await update(services, interaction, "channel", ConfigPatch(group=()))
+            await say(interaction, "👤 This channel is no longer an agent group.")
+            return
+        if not MIN_GROUP <= len(wanted) <= MAX_GROUP:
+            raise ConfigError(f"an agent group has {MIN_GROUP} to {MAX_GROUP} personas")
+        found = {persona.name for persona in await services.personas.get_many(wanted)}
+        if missing := [name for name in wanted if name not in found]:
+            raise ConfigError(f"no persona named {', '.join(missing)}; see /persona list")
+        await update(services, interaction, "channel", ConfigPatch(group=tuple(wanted), callsystem=GROUP_CALLSYSTEM))
+        await say(interaction, f"👥 {', '.join(f'`{name}`' for name in wanted)} now share this channel. "
+                               "Name one to hear from it alone.")
+
+    @group.command(name="create", description="Create (or replace) a persona")
+    @app_commands.describe(name="lowercase name", instructions="the system prompt; {name} and {time} are filled in",
+                           history_template="how others' messages read to it, e.g. [{author}] {content}")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def create(interaction: discord.Interaction, name: str, instructions: str,
+                     history_template: str = DEFAULT_HISTORY_TEMPLATE) -> None:
+        await services.personas.create(name, instructions, created_by=str(interaction.user.id),
+                                       history_template=history_template)
         await say(interaction, f"✅ Persona `{name}` saved. Use `/persona set {name}` to use it here.",
                   ephemeral=True)
 

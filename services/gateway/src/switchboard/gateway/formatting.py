@@ -82,3 +82,8 @@ def command_answer(reply: Reply) -> str:
         text = (f"🔁 Replayed `{reply.replay_of}` live (not posted in the channel); "
                 f"outcome `{reply.outcome.value}`:\n>>> {text}")
     return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT - 20] + "\n… (truncated)"
+
+
+def spoken(reply: Reply) -> str:
+    """The reply's text, headed by its speaker's name when an agent group's persona says it."""
+    return f"**{reply.speaker}**: {reply.text}" if reply.speaker else reply.text

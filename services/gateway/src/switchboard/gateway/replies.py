@@ -30,7 +30,7 @@ from switchboard.core.tracing import extract_context, span_context_of, tracer
 from switchboard.core.wire import HistoryMessage, InteractionRef, Outcome, Reply
 from switchboard.gateway.busy import ChannelWork
 from switchboard.gateway.discord_api import DiscordApi, nonce_for
-from switchboard.gateway.formatting import Outgoing, command_answer, compose
+from switchboard.gateway.formatting import Outgoing, command_answer, compose, spoken
 from switchboard.gateway.live import LiveReplies
 from switchboard.gateway.settings import GatewaySettings
 
@@ -115,11 +115,17 @@ class ReplyPoster:
             self._inflight.discard(entry_id)
 
     async def post(self, reply: Reply) -> bool:
-        """Post `reply` unless it was posted before; True when it is now posted (or never will be)."""
-        if await self._redis.exists(keys.posted(reply.activation_id)):
-            await self._live.finish(reply.activation_id)
+        """Post `reply` unless it was posted before; True when it is now posted (or never will be).
+
+        An agent group's turns (`reply.turn` set) are posted as they come; the channel's turn ends
+        with the activation's final reply.
+        """
+        final = reply.turn is None
+        if await self._redis.exists(keys.posted(reply.delivery_id)):
+            if final:
+                await self._live.finish(reply.activation_id)
             return True
-        if not await self._redis.set(keys.posting(reply.activation_id), self._settings.gateway_id,
+        if not await self._redis.set(keys.posting(reply.delivery_id), self._settings.gateway_id,
                                      nx=True, px=POSTING_LEASE_MS):
             return False  # another replica is posting it right now
         producer = span_context_of(reply.trace_context)
@@ -136,18 +142,19 @@ class ReplyPoster:
                 log.warning("reply %s cannot be posted in channel %s (%s); giving up",
                             reply.activation_id, reply.channel_id, exc)
                 message_ids = []
-        await self._mark_posted(reply.activation_id, message_ids)
-        await self._work.done(reply.channel_id, reply.activation_id)
-        self._metrics.replies_posted.labels(outcome=reply.outcome.value).inc()
+        await self._mark_posted(reply, message_ids)
+        if final:
+            await self._work.done(reply.channel_id, reply.activation_id)
+            self._metrics.replies_posted.labels(outcome=reply.outcome.value).inc()
         return True
 
-    async def _mark_posted(self, activation_id: str, message_ids: list[int]) -> None:
-        """Never post this activation again; remember which activation each message answers."""
+    async def _mark_posted(self, reply: Reply, message_ids: list[int]) -> None:
+        """Never post this reply again; remember which activation each message answers."""
         retention = self._settings.posted_retention_s
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(keys.posted(activation_id), ",".join(map(str, message_ids)) or "silent", ex=retention)
+            pipe.set(keys.posted(reply.delivery_id), ",".join(map(str, message_ids)) or "silent", ex=retention)
             for message_id in message_ids:
-                pipe.set(keys.answered_by(str(message_id)), activation_id, ex=retention)
+                pipe.set(keys.answered_by(str(message_id)), reply.activation_id, ex=retention)
             await pipe.execute()
 
     async def _deliver(self, reply: Reply) -> list[int]:
@@ -155,20 +162,20 @@ class ReplyPoster:
             return [await self._answer_command(reply, reply.interaction)]
         if not reply.deliver:
             return []  # a replay without a command to answer: its result is in its record
-        placeholder = await self._live.finish(reply.activation_id)
-        if reply.outcome == Outcome.SILENT and not reply.text:
-            if placeholder is not None:  # a started answer that will not finish (superseded)
+        placeholder = await self._live.finish(reply.activation_id) if reply.turn is None else None
+        if not reply.text and not reply.images:  # silence, or a group whose turns are already posted
+            if placeholder is not None and reply.outcome == Outcome.SILENT:  # cut short (superseded)
                 await self._api.edit(reply.channel_id, placeholder, CUT_SHORT)
             return []
         started = time.perf_counter()
         with tracer().start_as_current_span("POST reply", kind=SpanKind.CLIENT,
                                             attributes={"discord.channel_id": reply.channel_id}):
             ids = []
-            parts = compose(reply.text, self._settings.attach_over_chars)
+            parts = compose(spoken(reply), self._settings.attach_over_chars)
             for part, outgoing in enumerate(parts):
                 ids.append(await self._post_part(reply, part, outgoing, placeholder if part == 0 else None))
             if reply.images:  # after the text, so a streamed placeholder needs no attachment edit
-                message = await self._api.send(reply.channel_id, "", nonce_for(reply.activation_id, len(parts)),
+                message = await self._api.send(reply.channel_id, "", nonce_for(reply.delivery_id, len(parts)),
                                                await self._image_files(reply))
                 ids.append(message.id)
             await self._mark_outcome(reply)
@@ -195,7 +202,7 @@ class ReplyPoster:
         if placeholder is not None:
             await self._api.edit(reply.channel_id, placeholder, outgoing.content)
             return placeholder
-        nonce = nonce_for(reply.activation_id, part)
+        nonce = nonce_for(reply.delivery_id, part)
         if part == 0:
             message = await self._api.send_reply(reply.channel_id, reply.reply_to_message_id, outgoing.content, nonce)
         else:
@@ -220,5 +227,5 @@ class ReplyPoster:
         with contextlib.suppress(Exception):
             await self._history.append(reply.channel_id, HistoryMessage(
                 message_id=str(message_id), author_id=self._bot_id, author_name=self._bot_name,
-                from_self=True, content=reply.text, created_at=time.time()))
+                from_self=True, speaker=reply.speaker, content=reply.text, created_at=time.time()))
 

@@ -16,11 +16,11 @@ import redis.asyncio as aioredis
 from discord import app_commands
 
 from switchboard.core import keys
+from switchboard.core.activation_queue import ActivationQueue
 from switchboard.core.config import ConfigStore
 from switchboard.core.errors import ConfigError
 from switchboard.core.tracing import inject_context
 from switchboard.core.wire import Activation, ActivationRecord, InteractionRef, Trigger
-from switchboard.gateway.activations import ActivationQueue
 from switchboard.gateway.commands import say, where
 from switchboard.gateway.throttle import ActivationLimiter, throttle_notice
 

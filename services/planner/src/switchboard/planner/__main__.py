@@ -8,11 +8,13 @@ import signal
 import redis.asyncio as aioredis
 
 from switchboard.core import keys
+from switchboard.core.activation_queue import ActivationQueue
 from switchboard.core.blobs import BlobStore
 from switchboard.core.celery_app import make_celery
 from switchboard.core.config import ConfigStore
 from switchboard.core.history import ChannelHistory
 from switchboard.core.journal import Journal
+from switchboard.core.lanes import LaneBoard
 from switchboard.core.logs import setup_logging
 from switchboard.core.memory import MemoryStore
 from switchboard.core.metrics import Metrics
@@ -45,6 +47,8 @@ def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Me
                   registry: CallsystemRegistry | None = None, blob_client: aioredis.Redis | None = None) -> Planner:
     """The planner and its dependencies; blobs need a client that does not decode (bytes)."""
     journal = Journal(client)
+    replies = ReplyWriter(client, settings.record_retention_s)
+    turns = ChannelTurns(client, settings.channel_turn_timeout_s)
     services = ContextServices(
         journal=journal,
         waiter=StepWaiter(client, journal, keys.wake(settings.planner_id), settings.wake_poll_s),
@@ -57,13 +61,17 @@ def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Me
                         settings.record_retention_s),
         memory=MemoryStore(client),
         tools=ToolCatalog(client),
+        replies=replies,
+        lanes=LaneBoard(client),
+        queue=ActivationQueue(client, settings.record_retention_s),
+        turns=turns,
     )
     deps = PlannerDeps(
         stream=ActivationStream(client, settings.planner_id, settings.claim_idle_ms),
         registry=registry or build_registry(), config=ConfigStore(client), personas=PersonaStore(client),
         services=services,
-        replies=ReplyWriter(client, settings.record_retention_s),
-        turns=ChannelTurns(client, settings.channel_turn_timeout_s), metrics=metrics,
+        replies=replies,
+        turns=turns, metrics=metrics,
     )
     return Planner(settings, deps)
 

@@ -19,10 +19,12 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 
 from switchboard.core import keys
+from switchboard.core.activation_queue import ActivationQueue
 from switchboard.core.blobs import BlobStore
 from switchboard.core.errors import Superseded, SwitchboardError, ToolNotAllowed
 from switchboard.core.history import ChannelHistory
 from switchboard.core.journal import Journal
+from switchboard.core.lanes import LaneBoard
 from switchboard.core.memory import MemoryScope, MemoryStore
 from switchboard.core.metrics import Metrics
 from switchboard.core.plugins import Persona
@@ -40,6 +42,7 @@ from switchboard.core.wire import (
     ImageResult,
     InferenceRequest,
     InferenceResult,
+    LaneStats,
     MemoryValue,
     Outcome,
     Reply,
@@ -52,10 +55,13 @@ from switchboard.core.wire import (
     ToolCallContext,
     ToolResult,
     ToolSpec,
+    TurnPlan,
     VisionRequest,
     VisionResult,
 )
 from switchboard.planner.dispatch import StepDispatcher
+from switchboard.planner.replies import ReplyWriter
+from switchboard.planner.turns import ChannelTurns
 from switchboard.planner.waiter import StepWaiter
 
 T = TypeVar("T")
@@ -88,14 +94,23 @@ class ContextServices:
     blobs: BlobStore
     memory: MemoryStore
     tools: ToolCatalog
+    replies: ReplyWriter
+    lanes: LaneBoard
+    queue: ActivationQueue
+    turns: ChannelTurns
 
 
 class StepContext:
     def __init__(self, activation: Activation, persona: Persona, services: ContextServices,
-                 allowed_tools: frozenset[str] = frozenset()) -> None:
-        """`allowed_tools`: what both the callsystem and the channel's config allow (deny by default)."""
+                 allowed_tools: frozenset[str] = frozenset(), group: tuple[Persona, ...] = (),
+                 group_chatter: int = 0) -> None:
+        """`allowed_tools`: what both the callsystem and the channel's config allow (deny by default);
+        `group`: the personas of the channel's agent group, if it has one, and `group_chatter` how many
+        follow-up rounds they may answer each other."""
         self.activation = activation
         self.persona = persona
+        self.group = group
+        self.group_chatter = group_chatter
         self.allowed_tools = allowed_tools
         self._services = services
         self.blobs = services.blobs  # content-addressed, so reads need no journaling
@@ -134,6 +149,39 @@ class StepContext:
     async def tool_specs(self) -> list[ToolSpec]:
         """The tools this activation may call (callsystem ∩ channel config), as a model is shown them."""
         return await self._services.tools.specs(frozenset(n for n in self.allowed_tools if offered(n, self.activation)))
+
+    async def lane(self, role: str = "chat") -> LaneStats | None:
+        """The role's lane as the inference service last reported it (None before it reports).
+
+        A live reading: use it inside `decide`, so a resumed or replayed activation decides the same.
+        """
+        return await self._services.lanes.get(role)
+
+    async def decide(self, name: str, compute: Callable[[], Awaitable[TurnPlan]]) -> TurnPlan:
+        """A decision that depends on the moment (a turn plan from the lanes' load), made once and journaled."""
+        return _output(await self._local_step(self._next_key(name), compute), TurnPlan)
+
+    async def post(self, text: str, *, speaker: str, turn: int) -> None:
+        """Post one turn of an agent group now, before the activation's final reply (posted once)."""
+        turn_reply = self.reply(text).model_copy(update={"speaker": speaker, "turn": turn})
+
+        async def write() -> MemoryValue:
+            await self._services.replies.write_turn(turn_reply)
+            return MemoryValue(key="post", value=turn_reply.delivery_id)
+
+        await self._local_step(f"post:{turn}", write)  # keyed by turn: waves finish in any order
+
+    async def newer_in_channel(self) -> str | None:
+        """An activation of this channel that arrived after this one and is still in flight, if any."""
+        return await self._services.turns.later(self.activation)
+
+    async def follow_up(self, activation: Activation) -> None:
+        """Queue an activation of our own (an agent group's chatter), in the channel's order, once."""
+        async def enqueue() -> MemoryValue:
+            await self._services.queue.enqueue(activation)
+            return MemoryValue(key="follow_up", value=activation.id)
+
+        await self._local_step(self._next_key("follow_up"), enqueue)
 
     def note(self, text: str) -> None:
         """Keep a remark on the activation record (e.g. "fell back to legacy: ...")."""
@@ -208,7 +256,8 @@ class StepContext:
         a = self.activation
         return Reply(activation_id=a.id, guild_id=a.guild_id, channel_id=a.channel_id,
                      reply_to_message_id=a.message_id, outcome=outcome, text=text, images=images,
-                     interaction=a.interaction, deliver=a.replay_of is None, replay_of=a.replay_of)
+                     interaction=a.interaction, deliver=a.deliver and a.replay_of is None,
+                     replay_of=a.replay_of)
 
     def _next_key(self, kind: str) -> str:
         key = f"{kind}:{self._counters[kind]}"

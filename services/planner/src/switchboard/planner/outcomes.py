@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from switchboard.core.errors import (
+    BudgetExceeded,
     InferenceError,
     InvalidPayload,
     RoleNotConfigured,
+    Stale,
     StepTimeout,
     Superseded,
     SwitchboardError,
@@ -15,7 +17,9 @@ from switchboard.core.wire import Outcome
 
 _BUCKETS: tuple[tuple[type[SwitchboardError], Outcome], ...] = (
     (Superseded, Outcome.SILENT),  # deliberate: the newer message gets the answer
+    (Stale, Outcome.SILENT),  # deliberate: nobody is waiting for it any more
     (StepTimeout, Outcome.BUDGET_EXCEEDED),
+    (BudgetExceeded, Outcome.BUDGET_EXCEEDED),
     (InferenceError, Outcome.MODEL_UNAVAILABLE),
     (ToolError, Outcome.TOOL_FAILED),
     (InvalidPayload, Outcome.REJECTED_INPUT),
@@ -43,4 +47,6 @@ def user_text(outcome: Outcome, error: BaseException) -> str:
     code = error.code if isinstance(error, SwitchboardError) else "internal_error"
     if isinstance(error, RoleNotConfigured):  # not a passing failure: trying again will not help
         return f"Sorry, {error.message}. (`{code}`)"
+    if isinstance(error, BudgetExceeded):  # refused before starting: nothing was tried
+        return f"Sorry, I'm too busy to answer in time right now. Please try again in a moment. (`{code}`)"
     return f"{_TEXT.get(outcome, _TEXT[Outcome.FAILED])} (`{code}`)"

@@ -175,7 +175,9 @@ class Planner:
             config = await self._deps.config.resolve(
                 activation.guild_id, activation.channel_id, activation.thread_parent_id)
             persona = await self._persona(config.persona)
-            ctx = StepContext(activation, persona, self._deps.services, frozenset(config.allowed_tools))
+            group = tuple(await self._deps.personas.get_many(config.group)) if config.group else ()
+            ctx = StepContext(activation, persona, self._deps.services, frozenset(config.allowed_tools), group,
+                              config.group_chatter)
             run = await self._activate(ctx, self._callsystem_for(activation, config.callsystem))
             span.set_attributes({"switchboard.outcome": run.reply.outcome.value,
                                  "switchboard.callsystem": f"{run.package_id}@{run.version}"})

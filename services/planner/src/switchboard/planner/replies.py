@@ -21,11 +21,26 @@ end
 return 0
 """
 
+_WRITE_TURN_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
+  redis.call('XADD', KEYS[2], '*', ARGV[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
 
 class ReplyWriter:
     def __init__(self, client: aioredis.Redis, retention_s: int) -> None:
         self._script = client.register_script(_WRITE_ONCE)
+        self._turn_script = client.register_script(_WRITE_TURN_ONCE)
         self._retention_s = retention_s
+
+    async def write_turn(self, reply: Reply) -> bool:
+        """Append one agent-group turn (no record: the activation's final reply brings it) unless already done."""
+        written = await self._turn_script(keys=[keys.reply_written(reply.delivery_id), Stream.REPLIES.value],
+                                          args=[STREAM_FIELD, reply.to_json(), self._retention_s])
+        return bool(written)
 
     async def write(self, reply: Reply, record: ActivationRecord) -> bool:
         """Append the reply and store the record unless already done; True when this call wrote them."""

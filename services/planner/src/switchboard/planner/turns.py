@@ -50,6 +50,15 @@ class ChannelTurns:
                 continue
             await asyncio.sleep(self._poll_s)
 
+    async def later(self, activation: Activation) -> str | None:
+        """The first activation of the channel listed after this one, or None."""
+        key = keys.busy(activation.channel_id)
+        listed = await self._redis.zscore(key, activation.id)
+        if listed is None:
+            return None
+        after = await self._redis.zrangebyscore(key, f"({listed}", "+inf", start=0, num=1)
+        return after[0] if after else None
+
     async def _earlier(self, key: str, activation_id: str) -> str | None:
         """The oldest activation in flight before this one, or None when it is this one's turn."""
         async with self._redis.pipeline(transaction=False) as pipe:

@@ -1,4 +1,4 @@
-"""The gateway's side of `sb:activations`: enqueue an activation at most once.
+"""The producer side of `sb:activations` (the gateway, and operators' probes): enqueue an activation at most once.
 
 `SET NX sb:accepted:<id>`, `XADD` and the channel's in-flight entry run as one Lua script, so a
 replayed Discord event (a gateway RESUME, a restarted gateway) can never enqueue the same activation
@@ -15,7 +15,9 @@ import redis.asyncio as aioredis
 from switchboard.core import keys
 from switchboard.core.keys import STREAM_FIELD, Group, Stream
 from switchboard.core.wire import Activation
-from switchboard.gateway.busy import STALE_AFTER_S
+
+# An activation still listed as in flight after this long is assumed lost, so it cannot block a channel forever.
+STALE_AFTER_S = 15 * 60
 
 _ENQUEUE_ONCE = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then

@@ -1,0 +1,161 @@
+"""`cs.switchboard.group`: an agent group, several personas sharing one channel.
+
+For each message it plans a turn batch (`turn_plan.plan_turns`: who answers, in which waves, how
+long each answer may be, and whether the 10 s first-reply and 30 s all-replies budgets hold) and
+journals the plan, so a resumed or replayed activation follows the same plan. Each wave's answers are
+generated together; each is posted as soon as it is ready, headed by its persona's name, and later
+waves read the earlier answers. A plan that cannot meet the first-reply budget is refused with a typed
+`first_response_budget_exceeded` before any model work starts. A persona whose model call fails is
+skipped (and noted); only when every one fails does the activation fail.
+
+Chatter: where the channel allows it (`group_chatter` rounds), the last persona's answer is queued as
+a follow-up activation of the channel, and the next persona in the group answers it. Chatter yields to
+people: when its turn comes and anything newer waits in the channel, it is dropped (`superseded`), and
+chatter that waited past `chatter_stale_s` is dropped too (`stale`); both end silently.
+
+Answers to a slash command or an operator's replay come back as one message, since those are answered
+in one place.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import date
+
+from switchboard.core.errors import FirstResponseBudgetExceeded, InferenceError, Stale, Superseded
+from switchboard.core.plugins import CallContext, Callsystem, Persona
+from switchboard.core.wire import Activation, ChatMessage, HistoryMessage, LaneStats, Outcome, Reply, Trigger, TurnPlan
+from switchboard.planner.callsystems.legacy import Legacy, current_time
+from switchboard.planner.callsystems.turn_plan import Budgets, plan_turns
+
+# Until the inference service reports its chat lane: one generation at a time, at a slow CPU's pace.
+UNMEASURED_LANE = LaneStats(lane="local:chat", local=True, capacity=1, time_to_first_token_s=1.0, tokens_per_s=20.0)
+GROUP_RULES = ("You are {name}, one of several personas in this Discord channel (the others: {others}). "
+               "Answer as {name} only, in one short message; do not write the others' lines.")
+
+
+class Group(Callsystem):
+    package_id = "cs.switchboard.group"
+    version = "1.0.0"
+    release_date = date(2026, 11, 21)
+    capabilities = frozenset({"text"})
+    tools = frozenset({"clock"})
+
+    history_limit = 20
+    budgets = Budgets()
+    chatter_stale_s = 60.0
+
+    async def activate(self, ctx: CallContext) -> Reply:
+        if not ctx.group:
+            ctx.note(f"no agent group is configured here; answered as {Legacy.key()}")
+            return await Legacy().activate(ctx)
+        history, now = await ctx.gather(ctx.history(limit=self.history_limit), current_time(ctx))
+        if ctx.activation.trigger == Trigger.CHATTER and ctx.activation.replay_of is None:
+            await self.still_wanted(ctx, history)
+        plan = await ctx.decide("plan", lambda: self.plan(ctx))
+        ctx.note(f"turn plan: {plan.model_dump_json(exclude={'kind', 'schema_version'})}")
+        if plan.predicted_first_s > plan.first_budget_s:
+            raise FirstResponseBudgetExceeded(
+                f"the first reply would take {plan.predicted_first_s:.1f} s (budget {plan.first_budget_s:g} s)")
+        batch = Batch(ctx, plan, history, now)
+        reply = await batch.run()
+        activation = ctx.activation
+        if batch.said and activation.chatter_depth < ctx.group_chatter and activation.deliver and not batch.collect:
+            await ctx.follow_up(chatter_after(activation, *batch.said[-1]))
+        return reply
+
+    async def still_wanted(self, ctx: CallContext, history: list[HistoryMessage]) -> None:
+        """Chatter goes only when no person spoke since the message it follows, nobody waits, and it is fresh."""
+        if newer := await ctx.newer_in_channel():
+            raise Superseded(f"{newer} came in after this chatter, and people go first")
+        people = [message for message in history if not message.from_self]
+        if people and people[-1].message_id != ctx.activation.message_id:
+            raise Superseded(f"{people[-1].author_name} spoke since the message this chatter follows")
+        if (waited := time.time() - ctx.activation.accepted_at) > self.chatter_stale_s:
+            raise Stale(f"this chatter waited {waited:.0f} s (over {self.chatter_stale_s:g} s)")
+
+    async def plan(self, ctx: CallContext) -> TurnPlan:
+        lane = await ctx.lane("chat") or UNMEASURED_LANE
+        waited_s = max(0.0, time.time() - ctx.activation.accepted_at)
+        names = [p.name for p in ctx.group]
+        if ctx.activation.trigger == Trigger.CHATTER:  # the next persona answers the one that spoke
+            after = names.index(ctx.activation.author_name) + 1 if ctx.activation.author_name in names else 0
+            names = [names[after % len(names)]]
+        return plan_turns(ctx.activation.content, names, lane, self.budgets, waited_s)
+
+
+def chatter_after(activation: Activation, speaker: str, text: str) -> Activation:
+    """The follow-up activation in which the group answers what `speaker` just said."""
+    depth = activation.chatter_depth + 1
+    return Activation(id=f"{activation.id}.c{depth}", trigger=Trigger.CHATTER, guild_id=activation.guild_id,
+                      channel_id=activation.channel_id, thread_parent_id=activation.thread_parent_id,
+                      message_id=activation.message_id, author_id=f"persona:{speaker}", author_name=speaker,
+                      content=text, chatter_depth=depth, trace_context=activation.trace_context)
+
+
+class Batch:
+    """One message's turns: waves of generations, each answer posted as it is ready."""
+
+    def __init__(self, ctx: CallContext, plan: TurnPlan, history: list[HistoryMessage], now: str) -> None:
+        self.ctx, self.plan, self.history, self.now = ctx, plan, history, now
+        self.personas = {persona.name: persona for persona in ctx.group}
+        # A command or a replay is answered in one place: collect the turns into the final reply.
+        self.collect = ctx.activation.interaction is not None or ctx.activation.replay_of is not None
+        self.said: list[tuple[str, str]] = []  # (persona, answer) in the order they were ready
+        self.failures: list[InferenceError] = []
+
+    async def run(self) -> Reply:
+        for wave in self.plan.waves:
+            earlier = list(self.said)  # a wave reads the waves before it, not its own members
+            await self.ctx.gather(*(self.speak(self.personas[name], earlier) for name in wave))
+        if not self.said and self.failures:
+            raise self.failures[0]
+        if self.collect:
+            return self.ctx.reply("\n\n".join(f"**{name}**: {text}" for name, text in self.said),
+                                  Outcome.REPLIED if self.said else Outcome.SILENT)
+        # Every turn is posted already; the final reply only closes the activation.
+        return self.ctx.reply("", Outcome.REPLIED if self.said else Outcome.SILENT)
+
+    async def speak(self, persona: Persona, earlier: list[tuple[str, str]]) -> None:
+        try:
+            result = await self.ctx.infer(self.prompt(persona, earlier), max_tokens=self.plan.max_tokens, stream=False)
+        except InferenceError as exc:
+            self.ctx.note(f"{persona.name} did not answer: {exc.code}")
+            self.failures.append(exc)
+            return
+        text = own_words(result.text, persona.name, self.personas)
+        if not text:
+            self.ctx.note(f"{persona.name} had nothing to say")
+            return
+        self.said.append((persona.name, text))
+        if not self.collect:
+            await self.ctx.post(text, speaker=persona.name, turn=self.plan.speakers.index(persona.name))
+
+    def prompt(self, persona: Persona, earlier: list[tuple[str, str]]) -> list[ChatMessage]:
+        others = ", ".join(name for name in self.personas if name != persona.name) or "none"
+        rules = GROUP_RULES.replace("{name}", persona.name).replace("{others}", others)
+        system = f"{persona.system_prompt(time=self.now, others=others)}\n\n{rules}"
+        activation = self.ctx.activation
+        trigger = HistoryMessage(message_id=activation.message_id, author_id=activation.author_id,
+                                 author_name=activation.author_name, content=activation.content,
+                                 created_at=activation.accepted_at)
+        if activation.trigger == Trigger.CHATTER:  # the persona's words, posted already or about to be
+            trigger = trigger.model_copy(update={"from_self": True, "speaker": activation.author_name})
+            window = [m for m in self.history if not (m.from_self and m.content == activation.content)]
+        else:
+            window = [message for message in self.history if message.message_id != activation.message_id]
+        window.append(trigger)
+        window += [HistoryMessage(message_id=f"{activation.id}.{name}", author_id="", author_name=name, from_self=True,
+                                  speaker=name, content=text, created_at=activation.accepted_at)
+                   for name, text in earlier]
+        return [ChatMessage(role="system", content=system), *(persona.turn(message) for message in window)]
+
+
+def own_words(text: str, name: str, personas: dict[str, Persona]) -> str:
+    """The persona's answer without an echoed `Name:` head, and cut where it starts writing another's line."""
+    text = re.sub(rf"^\s*\**{re.escape(name)}\**\s*:\s*", "", text.strip(), flags=re.IGNORECASE)
+    others = [re.escape(other) for other in personas if other != name]
+    if others:
+        text = re.split(rf"\n\s*\**(?:{'|'.join(others)})\**\s*:", text, maxsplit=1, flags=re.IGNORECASE)[0]
+    return text.strip()
