@@ -143,7 +143,7 @@ def test_a_stored_photo_of_a_cat_is_labelled_a_cat(
     assert (span.name, span.kind) == (f"classify_image {MODEL}", SpanKind.CLIENT)
     assert span.attributes["gen_ai.operation.name"] == "classify_image"
     assert span.attributes["switchboard.activation_id"] == result.activation_id
-    assert span.attributes["switchboard.image.size"] == "451x300"
+    assert span.attributes["switchboard.image.size"] == "451x300" and span.attributes["switchboard.vision.top_k"] == 3
     assert span.attributes["switchboard.vision.labels"] == 3
     assert "gen_ai.completion" not in span.attributes  # content tracing is off: not even the labels
     assert not any("cat" in str(value) for value in span.attributes.values())

@@ -66,7 +66,7 @@ class VisionRecognizer:
             raise TypeError(f"{step.task_id}: the vision recognizer got a {request.kind}")
         with self._tracer.start_as_current_span(f"classify_image {self._model}", kind=SpanKind.CLIENT, attributes={
             "gen_ai.operation.name": "classify_image", "gen_ai.request.model": self._model,
-            "gen_ai.request.top_k": request.top_k, "switchboard.activation_id": step.activation_id,
+            "switchboard.vision.top_k": request.top_k, "switchboard.activation_id": step.activation_id,
         }) as span:
             data = self._read(request.image)
             info = self._check(data)
