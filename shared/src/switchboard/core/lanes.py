@@ -16,6 +16,8 @@ import redis.asyncio as aioredis
 from switchboard.core import keys
 from switchboard.core.wire import LaneStats
 
+CHAT_ROLE = "chat"
+
 # Weight of the newest sample in the moving averages: about the last ten requests count.
 SMOOTHING = 0.2
 

@@ -10,6 +10,7 @@ from switchboard.core.celery_app import make_celery
 from switchboard.core.errors import SwitchboardError
 from switchboard.core.journal import SyncJournal
 from switchboard.core.keys import Queue
+from switchboard.core.lanes import CHAT_ROLE, LaneRecorder
 from switchboard.core.logs import setup_logging
 from switchboard.core.metrics import Metrics
 from switchboard.core.redis_client import connect_sync
@@ -33,9 +34,11 @@ def main() -> None:
         metrics.serve(settings.metrics_host, settings.metrics_port)
         client = connect_sync(settings)
         app = make_celery(settings, "switchboard-inference")
+        lane = LaneRecorder(client, CHAT_ROLE, settings.chat_lane())
+        lane.publish()
         bridge = InferenceBridge(chat, model_name, client, metrics, settings.live_interval_s,
                                  settings.trace_content, images=build_image_generator(settings, metrics),
-                                 vision=build_vision_recognizer(settings, host, metrics))
+                                 vision=build_vision_recognizer(settings, host, metrics), lane=lane)
         register_inference_task(app, bridge, SyncJournal(client), metrics)
         run_worker(app, Queue.INFERENCE.value, settings.bridge_concurrency, "inference", settings.log_level)
     finally:

@@ -25,6 +25,7 @@ from switchboard.core import keys
 from switchboard.core.errors import RoleNotConfigured, Superseded
 from switchboard.core.journal import SyncJournal
 from switchboard.core.keys import Task
+from switchboard.core.lanes import LaneRecorder
 from switchboard.core.metrics import Metrics
 from switchboard.core.steps import execute_step
 from switchboard.core.tracing import inject_context, tracer
@@ -57,8 +58,9 @@ class InferenceBridge:
 
     def __init__(self, host: ChatModel, model_name: str, live: redis.Redis, metrics: Metrics,
                  live_interval_s: float, trace_content: bool, images: ImageGenerator | None = None,
-                 vision: VisionRecognizer | None = None) -> None:
+                 vision: VisionRecognizer | None = None, lane: LaneRecorder | None = None) -> None:
         self._host = host
+        self._lane = lane
         self._images = images
         self._vision = vision
         self._model = model_name
@@ -120,7 +122,10 @@ class InferenceBridge:
                     seq, last_publish = seq + 1, now
         if request.stream_to and seq:
             self._publish(request.stream_to, seq, text)
-        return self._result(text, done, first_token_s)
+        result = self._result(text, done, first_token_s)
+        if self._lane is not None:  # what agent groups predict their turn batches from
+            self._lane.observe(first_token_s, result.completion_tokens, time.perf_counter() - started)
+        return result
 
     def _stop_if_superseded(self, activation_id: str) -> None:
         """A newer message replaced this activation: stop generating (closing the stream cancels it)."""

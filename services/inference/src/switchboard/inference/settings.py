@@ -17,6 +17,7 @@ from typing import Any, Literal, Self
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 
 from switchboard.core.settings import ServiceSettings
+from switchboard.core.wire import LaneStats
 from switchboard.inference.deployments.config import ChatRoleConfig, RayConfig, VisionRoleConfig
 
 
@@ -36,6 +37,7 @@ class InferenceSettings(ServiceSettings):
     chat_memory_bytes: int | None = None
     chat_max_ongoing_requests: int = Field(default=4, ge=1)
     chat_num_replicas: int = Field(default=1, ge=1)
+    chat_cloud_capacity: int = Field(default=4, ge=1, description="hosted API requests a turn plan runs at once")
     ray_address: str | None = Field(
         default=None, validation_alias=AliasChoices("RAY_ADDRESS", "SWITCHBOARD_RAY_ADDRESS"))
     ray_num_cpus: int | None = 2
@@ -99,6 +101,22 @@ class InferenceSettings(ServiceSettings):
             backend=self.vision_backend, model_path=self.vision_model_path, num_cpus=self.vision_num_cpus,
             num_gpus=self.vision_num_gpus, memory_bytes=self.vision_memory_bytes,
             max_ongoing_requests=self.vision_max_ongoing_requests, num_replicas=self.vision_num_replicas)
+
+    def chat_lane(self) -> LaneStats:
+        """The chat lane as planners first see it: its capacity, and guesses until requests are measured.
+
+        A llama.cpp context generates one answer at a time, so a llama replica adds one to the capacity
+        whatever `max_ongoing_requests` queues on it; a hosted API takes `chat_cloud_capacity` at once.
+        """
+        if self.chat_backend == "openai":
+            return LaneStats(lane="cloud:openai", local=False, capacity=self.chat_cloud_capacity,
+                             time_to_first_token_s=1.0, tokens_per_s=50.0)
+        if self.chat_backend == "echo":
+            return LaneStats(lane="local:chat", local=True,
+                             capacity=self.chat_num_replicas * self.chat_max_ongoing_requests,
+                             time_to_first_token_s=0.01, tokens_per_s=1000.0)
+        return LaneStats(lane="local:chat", local=True, capacity=self.chat_num_replicas,
+                         time_to_first_token_s=0.5, tokens_per_s=20.0)
 
     def ray(self) -> RayConfig:
         return RayConfig(address=self.ray_address, num_cpus=self.ray_num_cpus,

@@ -24,6 +24,7 @@ import time
 from datetime import date
 
 from switchboard.core.errors import FirstResponseBudgetExceeded, InferenceError, Stale, Superseded
+from switchboard.core.lanes import CHAT_ROLE
 from switchboard.core.plugins import CallContext, Callsystem, Persona
 from switchboard.core.wire import Activation, ChatMessage, HistoryMessage, LaneStats, Outcome, Reply, Trigger, TurnPlan
 from switchboard.planner.callsystems.legacy import Legacy, current_time
@@ -76,7 +77,7 @@ class Group(Callsystem):
             raise Stale(f"this chatter waited {waited:.0f} s (over {self.chatter_stale_s:g} s)")
 
     async def plan(self, ctx: CallContext) -> TurnPlan:
-        lane = await ctx.lane("chat") or UNMEASURED_LANE
+        lane = await ctx.lane(CHAT_ROLE) or UNMEASURED_LANE
         waited_s = max(0.0, time.time() - ctx.activation.accepted_at)
         names = [p.name for p in ctx.group]
         if ctx.activation.trigger == Trigger.CHATTER:  # the next persona answers the one that spoke
