@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from switchboard.core.blobs import SyncBlobWriter
+from switchboard.core.blobs import SyncBlobStore
 from switchboard.core.celery_app import make_celery
 from switchboard.core.journal import SyncJournal
 from switchboard.core.keys import Queue, Task, blob
@@ -101,7 +101,7 @@ def image_role(settings: InferenceSettings, metrics: Metrics, provider: TracerPr
     if driver is None:
         assert build_image_generator(settings, metrics) is None
         return None
-    blobs = SyncBlobWriter(connect_sync(settings, decode_responses=False), settings.image_retention_s)
+    blobs = SyncBlobStore(connect_sync(settings, decode_responses=False), settings.image_retention_s)
     return ImageGenerator(driver, blobs, metrics,
                           settings.image_max_bytes, settings.trace_content, tracer=provider.get_tracer("test"))
 

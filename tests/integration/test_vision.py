@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from ray import serve
 
-from switchboard.core.blobs import SyncBlobWriter
+from switchboard.core.blobs import SyncBlobStore
 from switchboard.core.celery_app import make_celery
 from switchboard.core.journal import SyncJournal
 from switchboard.core.keys import Queue, Task
@@ -104,7 +104,7 @@ def inference(redis_url: str, vision_host: ModelHost, spans: tuple[TracerProvide
 
 def store(redis_url: str, data: bytes, filename: str = "photo.png") -> AttachmentRef:
     """Store `data` as a blob the way the gateway stores an attachment, and return its reference."""
-    digest = SyncBlobWriter(redis.Redis.from_url(redis_url), retention_s=600).put(data)
+    digest = SyncBlobStore(redis.Redis.from_url(redis_url), retention_s=600).put(data)
     return AttachmentRef(filename=filename, content_type="image/png", size=len(data), sha256=digest, media="image")
 
 

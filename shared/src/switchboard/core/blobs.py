@@ -37,14 +37,16 @@ class BlobStore:
 
     async def get(self, sha256: str) -> bytes | None:
         """The blob's bytes, or None when it expired (or does not match its address)."""
-        data = await self._redis.get(keys.blob(sha256))
-        if data is not None and hashlib.sha256(data).hexdigest() != sha256:
-            return None  # never hand out bytes that do not match their address
-        return data
+        return _verified(await self._redis.get(keys.blob(sha256)), sha256)
 
 
-class SyncBlobWriter:
-    """`BlobStore.put` for sync code (Celery threads): the same keys, `SET NX` and retention.
+def _verified(data: bytes | None, sha256: str) -> bytes | None:
+    """Never hand out bytes that do not match their address."""
+    return data if data is not None and hashlib.sha256(data).hexdigest() == sha256 else None
+
+
+class SyncBlobStore:
+    """`BlobStore` for sync code (Celery threads): the same keys, `SET NX`, retention and checks.
 
     The client must not decode responses (`connect_sync(..., decode_responses=False)`).
     """
@@ -58,3 +60,7 @@ class SyncBlobWriter:
         digest = hashlib.sha256(data).hexdigest()
         self._redis.set(keys.blob(digest), data, nx=True, ex=self._retention_s)
         return digest
+
+    def get(self, sha256: str) -> bytes | None:
+        """The blob's bytes, or None when it expired (or does not match its address)."""
+        return _verified(self._redis.get(keys.blob(sha256)), sha256)

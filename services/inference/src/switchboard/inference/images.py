@@ -15,7 +15,7 @@ from typing import Protocol
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from switchboard.core.blobs import SyncBlobWriter
+from switchboard.core.blobs import SyncBlobStore
 from switchboard.core.errors import InferenceError
 from switchboard.core.metrics import Metrics
 from switchboard.core.tracing import tracer as switchboard_tracer
@@ -47,7 +47,7 @@ class ImageDriver(Protocol):
 class ImageGenerator:
     """Runs image steps: driver call under a span, checks, blob storage, `ImageResult`."""
 
-    def __init__(self, driver: ImageDriver, blobs: SyncBlobWriter, metrics: Metrics, max_bytes: int,
+    def __init__(self, driver: ImageDriver, blobs: SyncBlobStore, metrics: Metrics, max_bytes: int,
                  trace_content: bool, tracer: trace.Tracer | None = None) -> None:
         self._driver = driver
         self._blobs = blobs

@@ -11,16 +11,14 @@ type, byte size and pixel size, never its content, and the labels only when cont
 
 from __future__ import annotations
 
-import hashlib
 import time
 from typing import Protocol
 
 import numpy as np
-import redis
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from switchboard.core import keys
+from switchboard.core.blobs import SyncBlobStore
 from switchboard.core.metrics import Metrics
 from switchboard.core.redis_client import connect_sync
 from switchboard.core.tracing import inject_context
@@ -42,12 +40,9 @@ class Classifier(Protocol):
 
 
 class VisionRecognizer:
-    """Runs vision steps: blob read, checks, decoding, the classifier call under a span, `VisionResult`.
+    """Runs vision steps: blob read, checks, decoding, the classifier call under a span, `VisionResult`."""
 
-    `blobs` must be a Redis client that does not decode responses (blob values are bytes).
-    """
-
-    def __init__(self, classifier: Classifier, blobs: redis.Redis, metrics: Metrics, model: str, *,
+    def __init__(self, classifier: Classifier, blobs: SyncBlobStore, metrics: Metrics, model: str, *,
                  max_bytes: int, max_pixels: int, timeout_s: float, trace_content: bool,
                  tracer: trace.Tracer | None = None) -> None:
         self._classifier = classifier
@@ -81,9 +76,9 @@ class VisionRecognizer:
         return result
 
     def _read(self, image: AttachmentRef) -> bytes:
-        data = self._blobs.get(keys.blob(image.sha256))
-        if data is None or hashlib.sha256(data).hexdigest() != image.sha256:
-            raise ImageNotFound(image.sha256)  # never classify bytes that do not match their address
+        data = self._blobs.get(image.sha256)
+        if data is None:  # expired, or not what its address says
+            raise ImageNotFound(image.sha256)
         return data
 
     def _check(self, data: bytes) -> ImageInfo:
@@ -118,7 +113,8 @@ def build_vision_recognizer(settings: InferenceSettings, classifier: Classifier 
         return None
     if classifier is None:
         raise ValueError("the vision role is configured but its deployment was not started")
-    return VisionRecognizer(classifier, connect_sync(settings, decode_responses=False), metrics, role.model_name,
+    blobs = SyncBlobStore(connect_sync(settings, decode_responses=False), settings.image_retention_s)
+    return VisionRecognizer(classifier, blobs, metrics, role.model_name,
                             max_bytes=settings.vision_max_image_bytes, max_pixels=settings.vision_max_pixels,
                             timeout_s=settings.vision_timeout_s, trace_content=settings.trace_content,
                             tracer=tracer)

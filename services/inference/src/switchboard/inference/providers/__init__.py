@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from switchboard.core.blobs import SyncBlobWriter
+from switchboard.core.blobs import SyncBlobStore
 from switchboard.core.metrics import Metrics
 from switchboard.core.redis_client import connect_sync
 from switchboard.inference.images import ImageDriver, ImageGenerator
@@ -32,5 +32,5 @@ def build_image_generator(settings: InferenceSettings, metrics: Metrics) -> Imag
     driver = build_image_driver(settings)
     if driver is None:
         return None
-    blobs = SyncBlobWriter(connect_sync(settings, decode_responses=False), settings.image_retention_s)
+    blobs = SyncBlobStore(connect_sync(settings, decode_responses=False), settings.image_retention_s)
     return ImageGenerator(driver, blobs, metrics, settings.image_max_bytes, settings.trace_content)
