@@ -1,6 +1,11 @@
 """The whole system as processes: Redis, the Discord emulator, planner, tools, inference (real Ray, SmolLM2
 and EfficientNet-Lite0 on CPU) and the gateway, exporting traces to an in-test OTLP receiver. Started once
-per session."""
+per session.
+
+A second stack (`chat_stack`, started by the first test that asks for it) answers with the local fake of an
+OpenAI-compatible API instead of SmolLM2, so a test scripts what the model says, tool calls included, and
+reads every prompt it was sent.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +18,13 @@ import redis
 
 from switchboard.devstack.stack import Stack, StackConfig
 from switchboard.emulator.client import EmulatorClient
+from tests.support.fake_chat_api import MODEL, FakeChatApi
 from tests.support.fake_images_api import FakeImagesApi
 from tests.support.otlp import OtlpReceiver
 
 IMAGE_API_KEY = "sk-e2e-image-key"
+CHAT_API_KEY = "sk-e2e-chat-key"
+SLEEP_TTL_S = 3600
 QUEUE_NOTICE_OVER = 8  # more activations waiting than this: a newcomer is told its place in line
 
 
@@ -54,12 +62,51 @@ def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver, images_a
             "SWITCHBOARD_VISION_BACKEND": "efficientnet",
         }},
     )
-    running = Stack(config)
+    yield from running(config)
+
+
+@pytest.fixture(scope="session")
+def chat_api() -> Iterator[FakeChatApi]:
+    with FakeChatApi() as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def chat_stack(tmp_path_factory: pytest.TempPathFactory, chat_api: FakeChatApi,
+               images_api: FakeImagesApi) -> Iterator[Stack]:
+    """Every service as a process, the chat role on `chat_api`; the tools worker also enables `sleep`."""
+    config = StackConfig(run_dir=Path(tmp_path_factory.mktemp("chat-stack")), service_env={
+        "gateway": {"SWITCHBOARD_USER_RATE": json.dumps({"capacity": 1000, "per_seconds": 1})},
+        "tools": {"SWITCHBOARD_ENABLED_TOOLS": json.dumps(["calculator", "clock", "sleep"]),
+                  "SWITCHBOARD_SLEEP_TTL_S": str(SLEEP_TTL_S)},
+        "inference": {
+            "SWITCHBOARD_CHAT_BACKEND": "openai", "SWITCHBOARD_CHAT_BASE_URL": chat_api.url,
+            "SWITCHBOARD_CHAT_MODEL_NAME": MODEL, "SWITCHBOARD_CHAT_API_KEY": CHAT_API_KEY,
+            "SWITCHBOARD_IMAGE_BACKEND": "openai", "SWITCHBOARD_IMAGE_BASE_URL": images_api.url,
+            "SWITCHBOARD_IMAGE_API_KEY": IMAGE_API_KEY, "SWITCHBOARD_VISION_BACKEND": "efficientnet",
+        },
+    })
+    yield from running(config)
+
+
+def running(config: StackConfig) -> Iterator[Stack]:
+    stack = Stack(config)
     try:
-        running.start(timeout=240)
-        yield running
+        stack.start(timeout=240)
+        yield stack
     finally:
-        running.stop()
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def chat_emulator(chat_stack: Stack) -> EmulatorClient:
+    assert chat_stack.emulator_url is not None
+    return EmulatorClient(chat_stack.emulator_url)
+
+
+@pytest.fixture(scope="session")
+def chat_store(chat_stack: Stack) -> redis.Redis:
+    return redis.Redis.from_url(chat_stack.redis_url, decode_responses=True)
 
 
 @pytest.fixture(scope="session")

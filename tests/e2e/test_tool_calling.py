@@ -4,7 +4,6 @@ asks for tools, the tools worker and the image role run them, the answer is post
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -12,40 +11,24 @@ import redis
 from switchboard.core import keys
 from switchboard.core.config import ChannelMode, ConfigPatch
 from switchboard.core.wire import ActivationRecord
-from switchboard.devstack.stack import Stack
 from switchboard.emulator.client import EmulatorClient
 from tests.conftest import wait_until
-from tests.e2e.fake_chat_stack import SLEEP_TTL_S, start_fake_chat_stack
+from tests.e2e.conftest import SLEEP_TTL_S
 from tests.e2e.test_gateway_behaviour import configure_channel
 from tests.e2e.test_walking_skeleton import bot_messages_replying_to, wait_for_posted_reply
 from tests.support.fake_chat_api import FakeChatApi
-from tests.support.fake_images_api import FakeImagesApi
 
 INTEGRATIONS = "cs.switchboard.integrations@latest"
 
 
 @pytest.fixture(scope="module")
-def chat_api() -> Iterator[FakeChatApi]:
-    with FakeChatApi() as api:
-        yield api
+def emulator(chat_emulator: EmulatorClient) -> EmulatorClient:
+    return chat_emulator
 
 
 @pytest.fixture(scope="module")
-def chat_stack(tmp_path_factory: pytest.TempPathFactory, chat_api: FakeChatApi,
-               images_api: FakeImagesApi) -> Iterator[Stack]:
-    with start_fake_chat_stack(tmp_path_factory.mktemp("chat-stack"), chat_api, images_api) as stack:
-        yield stack
-
-
-@pytest.fixture(scope="module")
-def emulator(chat_stack: Stack) -> EmulatorClient:
-    assert chat_stack.emulator_url is not None
-    return EmulatorClient(chat_stack.emulator_url)
-
-
-@pytest.fixture(scope="module")
-def store(chat_stack: Stack) -> redis.Redis:
-    return redis.Redis.from_url(chat_stack.redis_url, decode_responses=True)
+def store(chat_store: redis.Redis) -> redis.Redis:
+    return chat_store
 
 
 def tool_messages(chat_api: FakeChatApi) -> list[dict]:
