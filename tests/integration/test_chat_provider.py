@@ -5,7 +5,6 @@ No Ray: `chat_backend="openai"` makes the bridge stream from the provider driver
 
 from __future__ import annotations
 
-import itertools
 import logging
 import socket
 from collections.abc import Callable, Iterator
@@ -20,7 +19,7 @@ from celery.contrib.testing.worker import start_worker
 from switchboard.core import keys
 from switchboard.core.celery_app import make_celery
 from switchboard.core.journal import SyncJournal
-from switchboard.core.keys import Queue, Task
+from switchboard.core.keys import Queue
 from switchboard.core.metrics import Metrics
 from switchboard.core.wire import (
     ChatMessage,
@@ -28,8 +27,6 @@ from switchboard.core.wire import (
     InferenceResult,
     ModelToolCall,
     ReplyDelta,
-    StepRequest,
-    StepResult,
     ToolSpec,
 )
 from switchboard.inference.bridge import InferenceBridge, register_inference_task
@@ -37,11 +34,10 @@ from switchboard.inference.providers import build_chat_driver
 from switchboard.inference.settings import InferenceSettings
 from tests.conftest import wait_until
 from tests.support.fake_chat_api import FakeChatApi
+from tests.support.steps import STEP_WAIT_S, journaled, new_activation_id, run_step, send_step
 
 API_KEY = "sk-chat-test-0123456789-do-not-leak"
 MODEL = "fake-chat-1"
-STEP_WAIT_S = 20.0
-_activation_ids = itertools.count(5000)
 
 SEARCH = ToolSpec(name="web_search", description="Search the web.",
                   parameters={"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]})
@@ -78,22 +74,6 @@ def inference(redis_url: str, fake_api: FakeChatApi) -> Iterator[Callable[..., C
         yield start
 
 
-def send(app: Celery, request: InferenceRequest, activation_id: str | None = None) -> StepRequest:
-    step = StepRequest(activation_id=activation_id or str(next(_activation_ids)), step="model:0",
-                       reply_to="sb:wake:test", payload=request)
-    app.send_task(Task.RUN_INFERENCE.value, args=[step.to_json()], task_id=step.task_id, queue=Queue.INFERENCE.value)
-    return step
-
-
-def journaled(redis_url: str, step: StepRequest) -> StepResult:
-    journal = SyncJournal(redis.Redis.from_url(redis_url, decode_responses=True))
-    return wait_until(lambda: journal.get(step.activation_id, step.step), STEP_WAIT_S, f"step {step.task_id}")
-
-
-def run_step(app: Celery, redis_url: str, request: InferenceRequest) -> StepResult:
-    return journaled(redis_url, send(app, request))
-
-
 def user(text: str, **extra: Any) -> InferenceRequest:
     return InferenceRequest(messages=(ChatMessage(role="user", content=text),), **extra)
 
@@ -102,11 +82,11 @@ def test_a_streamed_answer_is_journaled_and_its_deltas_published(
         inference: Callable[..., Celery], fake_api: FakeChatApi, redis_url: str) -> None:
     app = inference()
     fake_api.script(text="The quick brown fox jumps over the lazy dog")
-    activation_id = str(next(_activation_ids))
+    activation_id = new_activation_id()
     pubsub = redis.Redis.from_url(redis_url, decode_responses=True).pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(keys.live(activation_id))
 
-    step = send(app, user("tell me about foxes", stream_to=activation_id, max_tokens=64, seed=3), activation_id)
+    step = send_step(app, user("tell me about foxes", stream_to=activation_id, max_tokens=64, seed=3), activation_id)
     result = journaled(redis_url, step)
 
     assert result.error is None, result.error
@@ -141,7 +121,7 @@ def test_tool_calls_come_back_parsed_and_the_tools_were_offered(
     fake_api.script(tool_calls=[{"name": "web_search", "arguments": {"query": "weather in Paris", "n": 2}},
                                 {"name": "now", "arguments": {}}])
 
-    result = run_step(app, redis_url, user("weather?", tools=(SEARCH, NOW)))
+    result = run_step(app, redis_url, step="model:0", payload=user("weather?", tools=(SEARCH, NOW)))
 
     assert result.error is None, result.error
     output = result.output
@@ -164,7 +144,7 @@ def test_malformed_tool_arguments_are_kept_for_the_planner(
     app = inference()
     fake_api.script(tool_calls=[{"name": "web_search", "arguments": '{"query": "unterminated'}])
 
-    result = run_step(app, redis_url, user("search", tools=(SEARCH,)))
+    result = run_step(app, redis_url, step="model:0", payload=user("search", tools=(SEARCH,)))
 
     assert isinstance(result.output, InferenceResult)
     assert result.output.tool_calls == (
@@ -184,7 +164,7 @@ def test_a_follow_up_sends_tool_calls_and_results_in_openai_format(
         ChatMessage(role="tool", content="sunny, 24 C", tool_call_id="call_0"),
         ChatMessage(role="tool", content="12:00", tool_call_id="call_1")))
 
-    result = run_step(app, redis_url, request)
+    result = run_step(app, redis_url, step="model:0", payload=request)
 
     assert isinstance(result.output, InferenceResult) and result.output.text == "It is sunny in Paris."
     [sent] = fake_api.requests
@@ -205,7 +185,7 @@ def test_a_busy_or_failing_provider_is_model_unavailable(
     app = inference()
     fake_api.fail_next(status, {"error": {"message": "the servers are on fire"}})
 
-    result = run_step(app, redis_url, user("hello"))
+    result = run_step(app, redis_url, step="model:0", payload=user("hello"))
 
     assert result.error is not None
     assert (result.error.code, result.error.retryable) == ("model_unavailable", True)
@@ -218,7 +198,7 @@ def test_a_refused_request_carries_the_providers_message(
     refusal = "Invalid schema for function 'web_search': 'object' is not valid"
     fake_api.fail_next(400, {"error": {"message": refusal, "type": "invalid_request_error"}})
 
-    result = run_step(app, redis_url, user("hello", tools=(SEARCH,)))
+    result = run_step(app, redis_url, step="model:0", payload=user("hello", tools=(SEARCH,)))
 
     assert result.error is not None
     assert (result.error.code, result.error.retryable) == ("inference_failed", False)
@@ -231,7 +211,7 @@ def test_an_unreachable_provider_is_model_unavailable(redis_url: str, inference:
         port = unused.getsockname()[1]
     app = inference(chat_base_url=f"http://127.0.0.1:{port}/v1")
 
-    result = run_step(app, redis_url, user("hello"))
+    result = run_step(app, redis_url, step="model:0", payload=user("hello"))
 
     assert result.error is not None and (result.error.code, result.error.retryable) == ("model_unavailable", True)
     assert "unreachable" in result.error.message
@@ -245,7 +225,7 @@ def test_the_api_key_never_reaches_logs_or_the_journal(
     fake_api.fail_next(401, {"error": {"message": f"Incorrect API key provided: {API_KEY}."}})
     fake_api.fail_next(400, {"error": {"message": f"bad request from key {API_KEY}"}})
 
-    results = [run_step(app, redis_url, user("hello")) for _ in range(3)]
+    results = [run_step(app, redis_url, step="model:0", payload=user("hello")) for _ in range(3)]
 
     assert [r.error.code if r.error else "ok" for r in results] == ["inference_failed", "inference_failed", "ok"]
     assert all(API_KEY not in r.to_json() for r in results)

@@ -6,7 +6,6 @@ No Ray: the openai backend runs in the bridge's worker thread; chat steps go to 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import logging
 import socket
 from collections.abc import Callable, Generator, Iterator
@@ -25,7 +24,7 @@ from opentelemetry.trace import SpanKind
 from switchboard.core.blobs import SyncBlobStore
 from switchboard.core.celery_app import make_celery
 from switchboard.core.journal import SyncJournal
-from switchboard.core.keys import Queue, Task, blob
+from switchboard.core.keys import Queue, blob
 from switchboard.core.metrics import Metrics
 from switchboard.core.redis_client import connect_sync
 from switchboard.core.wire import (
@@ -34,8 +33,6 @@ from switchboard.core.wire import (
     ImageResult,
     InferenceRequest,
     InferenceResult,
-    StepRequest,
-    StepResult,
 )
 from switchboard.inference.bridge import InferenceBridge, register_inference_task
 from switchboard.inference.deployments.engines import EchoEngine
@@ -44,13 +41,11 @@ from switchboard.inference.image_headers import read_image_header
 from switchboard.inference.images import ImageGenerator
 from switchboard.inference.providers import build_image_driver, build_image_generator
 from switchboard.inference.settings import InferenceSettings
-from tests.conftest import wait_until
 from tests.support.fake_images_api import FakeImagesApi
+from tests.support.steps import run_step
 
 API_KEY = "sk-test-0123456789-do-not-leak"
 MODEL = "fake-image-1"
-STEP_WAIT_S = 20.0
-_activation_ids = itertools.count(1000)
 
 
 class EchoChat:
@@ -111,16 +106,6 @@ def openai(fake: FakeImagesApi, **extra: Any) -> dict[str, Any]:
             **extra}
 
 
-def run_step(app: Celery, redis_url: str, payload: ImageRequest | InferenceRequest) -> StepResult:
-    """Send one step the way the planner does and wait until the journal holds its result."""
-    step = StepRequest(activation_id=str(next(_activation_ids)), step="image:0", reply_to="sb:wake:test",
-                       payload=payload)
-    app.send_task(Task.RUN_INFERENCE.value, args=[step.to_json()], task_id=step.task_id,
-                  queue=Queue.INFERENCE.value)
-    journal = SyncJournal(redis.Redis.from_url(redis_url, decode_responses=True))
-    return wait_until(lambda: journal.get(step.activation_id, step.step), STEP_WAIT_S, f"step {step.task_id}")
-
-
 def image_spans(exporter: InMemorySpanExporter) -> list[ReadableSpan]:
     return [span for span in exporter.get_finished_spans() if span.name.startswith("generate_image")]
 
@@ -130,7 +115,8 @@ def test_images_are_generated_stored_as_blobs_and_journaled(
         spans: tuple[TracerProvider, InMemorySpanExporter]) -> None:
     app = inference(**openai(fake_api))
 
-    result = run_step(app, redis_url, ImageRequest(prompt="a fox", width=128, height=64, count=2, seed=7))
+    result = run_step(app, redis_url, step="image:0",
+                      payload=ImageRequest(prompt="a fox", width=128, height=64, count=2, seed=7))
 
     assert result.error is None, result.error
     output = result.output
@@ -164,7 +150,7 @@ def test_backend_none_refuses_with_role_not_configured(
         inference: Callable[..., Celery], fake_api: FakeImagesApi, redis_url: str) -> None:
     app = inference(image_backend="none", image_base_url=fake_api.url)
 
-    result = run_step(app, redis_url, ImageRequest(prompt="a fox"))
+    result = run_step(app, redis_url, step="image:0", payload=ImageRequest(prompt="a fox"))
 
     assert result.output is None and result.error is not None
     assert (result.error.code, result.error.retryable) == ("role_not_configured", False)
@@ -178,7 +164,7 @@ def test_a_busy_or_failing_provider_is_model_unavailable(
     app = inference(**openai(fake_api))
     fake_api.fail_next(status, {"error": {"message": "the servers are on fire"}})
 
-    result = run_step(app, redis_url, ImageRequest(prompt="a fox"))
+    result = run_step(app, redis_url, step="image:0", payload=ImageRequest(prompt="a fox"))
 
     assert result.error is not None
     assert (result.error.code, result.error.retryable) == ("model_unavailable", True)
@@ -192,7 +178,7 @@ def test_a_refused_prompt_carries_the_providers_message(
     fake_api.fail_next(400, {"error": {"message": refusal, "type": "invalid_request_error",
                                        "code": "content_policy_violation"}})
 
-    result = run_step(app, redis_url, ImageRequest(prompt="something not allowed"))
+    result = run_step(app, redis_url, step="image:0", payload=ImageRequest(prompt="something not allowed"))
 
     assert result.error is not None
     assert (result.error.code, result.error.retryable) == ("inference_failed", False)
@@ -211,7 +197,7 @@ def test_a_response_without_valid_image_bytes_is_inference_failed(
     app = inference(**openai(fake_api))
     fake_api.fail_next(200, body)
 
-    result = run_step(app, redis_url, ImageRequest(prompt="a fox"))
+    result = run_step(app, redis_url, step="image:0", payload=ImageRequest(prompt="a fox"))
 
     assert result.error is not None
     assert (result.error.code, result.error.retryable) == ("inference_failed", False)
@@ -222,7 +208,7 @@ def test_an_image_over_the_size_cap_is_refused_and_not_stored(
         inference: Callable[..., Celery], fake_api: FakeImagesApi, redis_url: str) -> None:
     app = inference(**openai(fake_api, image_max_bytes=1024))
 
-    result = run_step(app, redis_url, ImageRequest(prompt="noise", width=2048, height=2048))
+    result = run_step(app, redis_url, step="image:0", payload=ImageRequest(prompt="noise", width=2048, height=2048))
 
     assert result.error is not None and result.error.code == "inference_failed"
     assert "over the 1024 byte limit" in result.error.message
@@ -235,7 +221,7 @@ def test_a_hung_provider_is_model_unavailable_after_the_timeout(
     app = inference(**openai(fake_api, image_timeout_s=0.5))
     fake_api.hang_next()
 
-    result = run_step(app, redis_url, ImageRequest(prompt="a fox"))
+    result = run_step(app, redis_url, step="image:0", payload=ImageRequest(prompt="a fox"))
 
     assert result.error is not None and (result.error.code, result.error.retryable) == ("model_unavailable", True)
     assert "did not answer within 0.5 s" in result.error.message
@@ -247,7 +233,7 @@ def test_an_unreachable_provider_is_model_unavailable(inference: Callable[..., C
         port = unused.getsockname()[1]
     app = inference(image_backend="openai", image_base_url=f"http://127.0.0.1:{port}/v1", image_api_key=API_KEY)
 
-    result = run_step(app, redis_url, ImageRequest(prompt="a fox"))
+    result = run_step(app, redis_url, step="image:0", payload=ImageRequest(prompt="a fox"))
 
     assert result.error is not None and (result.error.code, result.error.retryable) == ("model_unavailable", True)
     assert "unreachable" in result.error.message
@@ -261,7 +247,7 @@ def test_the_api_key_never_reaches_logs_spans_or_the_journal(
     fake_api.fail_next(401, {"error": {"message": f"Incorrect API key provided: {API_KEY}."}})
     fake_api.fail_next(400, {"error": {"message": f"bad request from key {API_KEY}"}})
 
-    results = [run_step(app, redis_url, ImageRequest(prompt="a fox")) for _ in range(3)]
+    results = [run_step(app, redis_url, step="image:0", payload=ImageRequest(prompt="a fox")) for _ in range(3)]
 
     assert [r.error.code if r.error else "ok" for r in results] == ["inference_failed", "inference_failed", "ok"]
     assert all(API_KEY not in r.to_json() for r in results)
@@ -280,7 +266,8 @@ def test_chat_requests_still_take_the_chat_path(
         inference: Callable[..., Celery], fake_api: FakeImagesApi, redis_url: str) -> None:
     app = inference(**openai(fake_api))
 
-    result = run_step(app, redis_url, InferenceRequest(messages=(ChatMessage(role="user", content="hello there"),)))
+    result = run_step(app, redis_url, step="infer:0",
+                      payload=InferenceRequest(messages=(ChatMessage(role="user", content="hello there"),)))
 
     assert isinstance(result.output, InferenceResult) and result.output.text == "hello there"
     assert fake_api.requests == []

@@ -9,7 +9,6 @@ deployment with a hosted chat API runs it); other hosts join it with their own a
 from __future__ import annotations
 
 import hashlib
-import itertools
 from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -28,9 +27,9 @@ from ray import serve
 from switchboard.core.blobs import SyncBlobStore
 from switchboard.core.celery_app import make_celery
 from switchboard.core.journal import SyncJournal
-from switchboard.core.keys import Queue, Task
+from switchboard.core.keys import Queue
 from switchboard.core.metrics import Metrics
-from switchboard.core.wire import AttachmentRef, StepRequest, StepResult, VisionRequest, VisionResult
+from switchboard.core.wire import AttachmentRef, VisionRequest, VisionResult
 from switchboard.inference.__main__ import _start_models
 from switchboard.inference.bridge import InferenceBridge, register_inference_task
 from switchboard.inference.deployments.config import RayConfig, VisionRoleConfig
@@ -42,13 +41,12 @@ from switchboard.inference.deployments.protocol import parse_chat_request
 from switchboard.inference.settings import InferenceSettings
 from switchboard.inference.vision import build_vision_recognizer
 from tests.conftest import wait_until
+from tests.support.steps import run_step
 
 IMAGES = Path(__file__).parents[1] / "fixtures" / "images"
 CATS = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat", "lynx"}
 MODEL = "efficientnet-lite0"
-STEP_WAIT_S = 30.0
 SMALL_CPU = 0.25  # joining hosts ask for little, so they fit beside the module's vision replica
-_activation_ids = itertools.count(5000)
 
 
 class EchoChat:
@@ -108,16 +106,6 @@ def store(redis_url: str, data: bytes, filename: str = "photo.png") -> Attachmen
     return AttachmentRef(filename=filename, content_type="image/png", size=len(data), sha256=digest, media="image")
 
 
-def run_step(app: Celery, redis_url: str, payload: VisionRequest) -> StepResult:
-    """Send one step the way the planner does and wait until the journal holds its result."""
-    step = StepRequest(activation_id=str(next(_activation_ids)), step="vision:0", reply_to="sb:wake:test",
-                       payload=payload)
-    app.send_task(Task.RUN_INFERENCE.value, args=[step.to_json()], task_id=step.task_id,
-                  queue=Queue.INFERENCE.value)
-    journal = SyncJournal(redis.Redis.from_url(redis_url, decode_responses=True))
-    return wait_until(lambda: journal.get(step.activation_id, step.step), STEP_WAIT_S, f"step {step.task_id}")
-
-
 def vision_spans(exporter: InMemorySpanExporter) -> list[ReadableSpan]:
     return [span for span in exporter.get_finished_spans() if span.name.startswith("classify_image")]
 
@@ -131,7 +119,7 @@ def test_a_stored_photo_of_a_cat_is_labelled_a_cat(
     app = inference()
     image = store(redis_url, photo("chelsea.png"))
 
-    result = run_step(app, redis_url, VisionRequest(image=image, top_k=3))
+    result = run_step(app, redis_url, step="vision:0", payload=VisionRequest(image=image, top_k=3))
 
     assert result.error is None, result.error
     output = result.output
@@ -156,7 +144,7 @@ def test_top_k_and_content_tracing(
     app = inference(trace_content=True)
     image = store(redis_url, photo("coffee.png"))
 
-    result = run_step(app, redis_url, VisionRequest(image=image, top_k=5))
+    result = run_step(app, redis_url, step="vision:0", payload=VisionRequest(image=image, top_k=5))
 
     assert isinstance(result.output, VisionResult), result.error
     assert len(result.output.labels) == 5 and result.output.labels[0].label == "espresso"
@@ -168,7 +156,8 @@ def test_top_k_and_content_tracing(
 def test_backend_none_refuses_with_role_not_configured(inference: Callable[..., Celery], redis_url: str) -> None:
     app = inference(vision_backend="none")
 
-    result = run_step(app, redis_url, VisionRequest(image=store(redis_url, photo("chelsea.png"))))
+    result = run_step(app, redis_url, step="vision:0",
+                      payload=VisionRequest(image=store(redis_url, photo("chelsea.png"))))
 
     assert result.output is None and result.error is not None
     assert (result.error.code, result.error.retryable) == ("role_not_configured", False)
@@ -183,7 +172,7 @@ def test_a_blob_that_is_not_a_readable_image_is_inference_failed(
         inference: Callable[..., Celery], redis_url: str, data: bytes, says: str) -> None:
     app = inference()
 
-    result = run_step(app, redis_url, VisionRequest(image=store(redis_url, data, "notes.png")))
+    result = run_step(app, redis_url, step="vision:0", payload=VisionRequest(image=store(redis_url, data, "notes.png")))
 
     assert result.error is not None and (result.error.code, result.error.retryable) == ("inference_failed", False)
     assert says in result.error.message and "Traceback" not in result.error.message
@@ -192,7 +181,8 @@ def test_a_blob_that_is_not_a_readable_image_is_inference_failed(
 def test_an_image_over_the_limits_is_refused(inference: Callable[..., Celery], redis_url: str) -> None:
     app = inference(vision_max_pixels=100_000)
 
-    result = run_step(app, redis_url, VisionRequest(image=store(redis_url, photo("chelsea.png"))))
+    result = run_step(app, redis_url, step="vision:0",
+                      payload=VisionRequest(image=store(redis_url, photo("chelsea.png"))))
 
     assert result.error is not None and result.error.code == "inference_failed"
     assert "451x300 is over the 100000 pixel limit" in result.error.message
@@ -204,7 +194,7 @@ def test_an_expired_blob_is_inference_failed(inference: Callable[..., Celery], r
     gone = AttachmentRef(filename="coffee.png", content_type="image/png", size=len(data),
                          sha256=hashlib.sha256(data).hexdigest(), media="image")  # never stored
 
-    result = run_step(app, redis_url, VisionRequest(image=gone))
+    result = run_step(app, redis_url, step="vision:0", payload=VisionRequest(image=gone))
 
     assert result.error is not None and (result.error.code, result.error.retryable) == ("inference_failed", False)
     assert "no longer stored" in result.error.message
