@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from switchboard.core.plugins import Persona
 from switchboard.core.wire import (
     Activation,
     HistoryMessage,
@@ -34,6 +35,19 @@ async def test_prompt_is_persona_history_and_the_trigger_last() -> None:
     assert prompt[0].role == "system" and "2026-11-21T10:00:00" in prompt[0].content
     assert [(m.role, m.content) for m in prompt[1:]] == [
         ("user", "bob: earlier"), ("assistant", "an answer"), ("user", "alice: hi")]
+
+
+async def test_the_persona_reads_history_through_its_template_and_fills_its_variables() -> None:
+    history = [message("1", "bob", "earlier"), message("2", "bot", "an answer", from_self=True),
+               message("3", "bot", "a word from ada", from_self=True).model_copy(update={"speaker": "ada"})]
+    ctx = MemoryContext(activation(), history, ["hello"])
+    ctx.persona = Persona("sage", "I am {name}. It is {time}.", history_template="<{author}> {content}")
+    await Legacy().activate(ctx)
+    prompt = ctx.prompts[0]
+    assert prompt[0].content.startswith("I am sage. It is 2026-11-21T10:00:00")
+    assert [(m.role, m.content) for m in prompt[1:]] == [
+        ("user", "<bob> earlier"), ("assistant", "an answer"), ("user", "<ada> a word from ada"),
+        ("user", "<alice> hi")]
 
 
 async def test_the_replied_to_message_is_included_when_outside_the_window() -> None:

@@ -137,6 +137,18 @@ class BlockedAddress(InvalidToolArguments):
     code = "blocked_address"
 
 
+class LaneFull(StepError):
+    """Every slot of a lane (a tool's, a model deployment's) stayed taken for as long as the caller could wait."""
+
+    code = "lane_full"
+    retryable = True
+
+    def __init__(self, lane: str, holders: int, capacity: int) -> None:
+        super().__init__(f"lane {lane} is full ({holders} of {capacity} slots taken)")
+        self.args = (lane, holders, capacity)
+        self.lane, self.holders, self.capacity = lane, holders, capacity
+
+
 class ToolTimeout(ToolError):
     """A tool ran past its timeout."""
 

@@ -155,6 +155,11 @@ def memory(scope: str, owner: str) -> str:
     return f"{PREFIX}:memory:{scope}:{owner}"
 
 
+def lane_slots(lane: str) -> str:
+    """Sorted set of a lane's slot leases, scored by expiry (`leases.LaneSlots`)."""
+    return f"{PREFIX}:lane-slots:{lane}"
+
+
 def asleep(channel_id: str) -> str:
     """Present (with a TTL) while the bot sleeps in a channel: only mentions, replies and DMs wake it."""
     return f"{PREFIX}:asleep:{channel_id}"

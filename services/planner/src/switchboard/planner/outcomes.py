@@ -6,6 +6,7 @@ from switchboard.core.errors import (
     BudgetExceeded,
     InferenceError,
     InvalidPayload,
+    LaneFull,
     RoleNotConfigured,
     Stale,
     StepTimeout,
@@ -23,6 +24,7 @@ _BUCKETS: tuple[tuple[type[SwitchboardError], Outcome], ...] = (
     (InferenceError, Outcome.MODEL_UNAVAILABLE),
     (ToolError, Outcome.TOOL_FAILED),
     (InvalidPayload, Outcome.REJECTED_INPUT),
+    (LaneFull, Outcome.RATE_LIMITED),
 )
 
 _TEXT = {
@@ -30,6 +32,7 @@ _TEXT = {
     Outcome.MODEL_UNAVAILABLE: "Sorry, the model is unavailable right now. Please try again in a moment.",
     Outcome.TOOL_FAILED: "Sorry, a tool I needed failed.",
     Outcome.REJECTED_INPUT: "Sorry, I could not read that message.",
+    Outcome.RATE_LIMITED: "Sorry, I'm handling too much at once right now. Please try again in a moment.",
     Outcome.FAILED: "Sorry, something went wrong on my side.",
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from switchboard.core.celery_app import make_celery
 from switchboard.core.journal import SyncJournal
 from switchboard.core.keys import Queue
+from switchboard.core.leases import LaneSlots
 from switchboard.core.logs import setup_logging
 from switchboard.core.metrics import Metrics
 from switchboard.core.redis_client import connect_sync
@@ -25,7 +26,7 @@ def main() -> None:
     metrics.serve(settings.metrics_host, settings.metrics_port)
     app = make_celery(settings, "switchboard-tools")
     client = connect_sync(settings)
-    tools = ToolRegistry(builtin_tools(client, settings.sleep_ttl_s), settings.enabled_tools)
+    tools = ToolRegistry(builtin_tools(client, settings.sleep_ttl_s), settings.enabled_tools, LaneSlots(client))
     tools.publish(client)
     register_tool_task(app, tools, SyncJournal(client), metrics)
     run_worker(app, Queue.TOOLS.value, settings.concurrency, "tools", settings.log_level)

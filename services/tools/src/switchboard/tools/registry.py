@@ -3,6 +3,11 @@
 A tool is a plain function plus its declaration. The registry refuses duplicates, checks each schema
 when a tool is registered, and validates arguments (in the planner before enqueueing and again in the
 worker) so a bad call is a typed `InvalidToolArguments`, never a crash inside the tool.
+
+A tool with `max_concurrency` runs in its own lane (`tools:<name>`): at most that many calls at once
+across every tools worker, held as leases in Redis (`leases.LaneSlots`); a call that finds the lane full
+for the tool's whole timeout fails with `LaneFull`. A registry built without slots (unit tests) does
+not enforce caps.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import json
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +26,11 @@ from jsonschema.exceptions import SchemaError
 
 from switchboard.core import keys
 from switchboard.core.errors import ConfigError, InvalidToolArguments, ToolError, ToolTimeout, UnknownTool
+from switchboard.core.leases import LaneSlots
 from switchboard.core.role_tools import ROLE_TOOLS
 from switchboard.core.wire import ToolCallContext
+
+LEASE_MARGIN_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,7 @@ class Tool:
     parameters: dict[str, Any]
     run: Callable[..., Any]
     timeout_s: float = 5.0
+    max_concurrency: int | None = None  # calls at once across all workers (its lane); None: no cap
     side_effects: bool = False
     needs_context: bool = False  # `run` also gets `context=ToolCallContext` (who and where)
     validator: Draft202012Validator = field(init=False, repr=False, compare=False)
@@ -52,7 +62,8 @@ class Tool:
 class ToolRegistry:
     """The tools one worker offers; only tools in `enabled` can be looked up."""
 
-    def __init__(self, tools: Iterable[Tool], enabled: Iterable[str]) -> None:
+    def __init__(self, tools: Iterable[Tool], enabled: Iterable[str], slots: LaneSlots | None = None) -> None:
+        self._slots = slots
         self._tools: dict[str, Tool] = {}
         for tool in tools:
             if tool.name in self._tools:
@@ -71,9 +82,9 @@ class ToolRegistry:
         return self._tools[name]
 
     def declarations(self) -> list[dict[str, Any]]:
-        """Enabled tools as JSON Schema function declarations (plus timeout and side effects)."""
+        """Enabled tools as JSON Schema function declarations (plus timeout, lane cap and side effects)."""
         return [{"name": t.name, "description": t.description, "parameters": t.parameters,
-                 "timeout_s": t.timeout_s, "side_effects": t.side_effects}
+                 "timeout_s": t.timeout_s, "max_concurrency": t.max_concurrency, "side_effects": t.side_effects}
                 for name, t in sorted(self._tools.items()) if name in self._enabled]
 
     def publish(self, client: redis.Redis) -> None:
@@ -88,6 +99,18 @@ class ToolRegistry:
         if tool.needs_context and context is None:
             raise ToolError(f"{name} acts for a user and channel, and the call did not say which")
         extra = {"context": context} if tool.needs_context else {}
+        with self._lane(tool):
+            return self._run(tool, arguments, extra)
+
+    def _lane(self, tool: Tool) -> AbstractContextManager[None]:
+        if tool.max_concurrency is None or self._slots is None:
+            return nullcontext()
+        # The lease outlives the call's timeout, so it is only reclaimed from a worker that died.
+        return self._slots.hold(f"tools:{tool.name}", tool.max_concurrency, ttl_s=tool.timeout_s + LEASE_MARGIN_S,
+                                wait_s=tool.timeout_s)
+
+    def _run(self, tool: Tool, arguments: dict[str, Any], extra: dict[str, Any]) -> Any:
+        name = tool.name
         future = self._executor.submit(tool.run, **arguments, **extra)
         try:
             return future.result(timeout=tool.timeout_s)

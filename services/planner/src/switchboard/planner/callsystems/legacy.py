@@ -16,7 +16,7 @@ import re
 from datetime import date
 
 from switchboard.core.errors import RoleNotConfigured, Superseded, SwitchboardError, ToolError
-from switchboard.core.plugins import CallContext, Callsystem
+from switchboard.core.plugins import CallContext, Callsystem, Persona
 from switchboard.core.wire import Activation, AttachmentRef, ChatMessage, HistoryMessage, Outcome, Reply
 
 EMPTY_REPLIES = "empty_replies"
@@ -53,8 +53,8 @@ async def build_prompt(ctx: CallContext, history_limit: int, *, describe_images:
     `describe_images`: say what attached images show (the vision role), not only their names.
     """
     history, now = await ctx.gather(ctx.history(limit=history_limit), current_time(ctx))
-    system = ctx.persona.instructions.replace("{time}", now) + (f"\n\n{hint}" if hint else "")
-    turns = conversation(history, ctx.activation)
+    system = ctx.persona.system_prompt(time=now) + (f"\n\n{hint}" if hint else "")
+    turns = conversation(history, ctx.activation, ctx.persona)
     if notes := await attachment_notes(ctx, describe_images):
         turns[-1] = ChatMessage(role="user", content=f"{turns[-1].content}\n\n{notes}")
     return [ChatMessage(role="system", content=system), *turns]
@@ -102,23 +102,20 @@ async def answer(ctx: CallContext, text: str, images: tuple[AttachmentRef, ...] 
     return ctx.reply("", Outcome.SILENT)
 
 
-def conversation(history: list[HistoryMessage], activation: Activation) -> list[ChatMessage]:
-    """History as chat turns, ending with the triggering message; the replied-to message is included."""
+def conversation(history: list[HistoryMessage], activation: Activation, persona: Persona) -> list[ChatMessage]:
+    """History as chat turns as `persona` reads them (its history template), ending with the triggering
+    message; the replied-to message is included."""
     seen = {message.message_id for message in history}
     window = list(history)
     replied = activation.replied_to
     if replied is not None and replied.message_id not in seen:
         window = [m for m in window if m.message_id != activation.message_id] + [replied]
         seen.add(replied.message_id)
-    turns = [_turn(message) for message in window if message.message_id != activation.message_id]
-    turns.append(ChatMessage(role="user", content=f"{activation.author_name}: {activation.content}"))
+    turns = [persona.turn(message) for message in window if message.message_id != activation.message_id]
+    turns.append(persona.turn(HistoryMessage(message_id=activation.message_id, author_id=activation.author_id,
+                                             author_name=activation.author_name, content=activation.content,
+                                             created_at=activation.accepted_at)))
     return turns
-
-
-def _turn(message: HistoryMessage) -> ChatMessage:
-    if message.from_self:
-        return ChatMessage(role="assistant", content=message.content)
-    return ChatMessage(role="user", content=f"{message.author_name}: {message.content}")
 
 
 async def attachment_notes(ctx: CallContext, describe_images: bool = False) -> str:

@@ -126,6 +126,10 @@ def _charset(content_type: str) -> str:
     return "utf-8"
 
 
+# Fetches at once across every tools worker: outbound traffic stays polite and bounded.
+WEB_FETCH_LANE = 8
+
+
 def web_fetch_tool(fetch: WebFetch | None = None) -> Tool:
     fetch = fetch or WebFetch()
     return Tool(
@@ -135,4 +139,5 @@ def web_fetch_tool(fetch: WebFetch | None = None) -> Tool:
                     "required": ["url"], "additionalProperties": False},
         run=fetch,
         timeout_s=fetch.timeout_s + 2,
+        max_concurrency=WEB_FETCH_LANE,
     )
