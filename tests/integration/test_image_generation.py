@@ -17,7 +17,6 @@ import redis
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
@@ -59,14 +58,6 @@ class EchoChat:
 def fake_api() -> Iterator[FakeImagesApi]:
     with FakeImagesApi(revised_prompt="a red fox in the snow, watercolour") as api:
         yield api
-
-
-@pytest.fixture
-def spans() -> tuple[TracerProvider, InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return provider, exporter
 
 
 @pytest.fixture

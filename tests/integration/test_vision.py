@@ -19,7 +19,6 @@ import redis
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from ray import serve
@@ -66,14 +65,6 @@ def vision_host() -> Iterator[ModelHost]:
             yield host
         finally:
             host.shutdown()
-
-
-@pytest.fixture
-def spans() -> tuple[TracerProvider, InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return provider, exporter
 
 
 @pytest.fixture
