@@ -133,9 +133,12 @@ def test_a_429_and_5xx_storm_still_posts_every_reply_exactly_once(stack, emulato
     # Long answers stream (placeholder + edits), so the PATCH failures are met too; the model decides how
     # long it writes, so ask again (a bounded number of times) until every injected failure was met.
     asked: list[dict] = []
-    for round_ in range(3):
-        batch = [emulator.inject_message(f"Write a long story about storm number {round_}.{i}.", channel_id=channel,
-                                         author="alice", mention_bot=True) for i in range(4)]
+    topics = ["a robot who learns to paint", "a lighthouse keeper in a storm", "a ship lost at sea",
+              "a city under endless rain", "a fox who builds a boat", "a storm that talks"]
+    for round_ in range(len(topics) // 2):
+        batch = [emulator.inject_message(f"Write a long story about {topic}. Use at least five paragraphs.",
+                                         channel_id=channel, author="alice", mention_bot=True)
+                 for topic in topics[2 * round_:2 * round_ + 2] * 2]
         for message in batch:
             wait_for_posted_reply(store, emulator, message["id"])
         asked += batch
