@@ -47,8 +47,6 @@ def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Me
                   registry: CallsystemRegistry | None = None, blob_client: aioredis.Redis | None = None) -> Planner:
     """The planner and its dependencies; blobs need a client that does not decode (bytes)."""
     journal = Journal(client)
-    replies = ReplyWriter(client, settings.record_retention_s)
-    turns = ChannelTurns(client, settings.channel_turn_timeout_s)
     services = ContextServices(
         journal=journal,
         waiter=StepWaiter(client, journal, keys.wake(settings.planner_id), settings.wake_poll_s),
@@ -61,17 +59,15 @@ def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Me
                         settings.record_retention_s),
         memory=MemoryStore(client),
         tools=ToolCatalog(client),
-        replies=replies,
+        replies=ReplyWriter(client, settings.record_retention_s),
         lanes=LaneBoard(client),
         queue=ActivationQueue(client, settings.record_retention_s),
-        turns=turns,
+        turns=ChannelTurns(client, settings.channel_turn_timeout_s),
     )
     deps = PlannerDeps(
         stream=ActivationStream(client, settings.planner_id, settings.claim_idle_ms),
         registry=registry or build_registry(), config=ConfigStore(client), personas=PersonaStore(client),
-        services=services,
-        replies=replies,
-        turns=turns, metrics=metrics,
+        services=services, metrics=metrics,
     )
     return Planner(settings, deps)
 

@@ -31,9 +31,7 @@ from switchboard.planner.activations import ActivationStream, Entry
 from switchboard.planner.callsystems.imagine import IMAGINE
 from switchboard.planner.context import ContextServices, StepContext
 from switchboard.planner.outcomes import outcome_for, user_text
-from switchboard.planner.replies import ReplyWriter
 from switchboard.planner.settings import PlannerSettings
-from switchboard.planner.turns import ChannelTurns
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +49,7 @@ class PlannerDeps:
     registry: CallsystemRegistry
     config: ConfigStore
     personas: PersonaStore
-    services: ContextServices
-    replies: ReplyWriter
-    turns: ChannelTurns
+    services: ContextServices  # also the reply writer and channel turns the loop uses
     metrics: Metrics
 
 
@@ -153,7 +149,7 @@ class Planner:
         try:
             await self._wait_turn(entry.id, activation)
             reply, record = await self.process(activation)
-            await self._deps.replies.write(reply, record)
+            await self._deps.services.replies.write(reply, record)
             await self._deps.stream.ack(entry.id)
         except Exception:
             log.exception("activation %s left pending for retry", activation.id)
@@ -162,7 +158,7 @@ class Planner:
         self._waiting.add(entry_id)
         self._capacity_changed.set()  # a waiting entry frees a running slot
         try:
-            await self._deps.turns.wait(activation)
+            await self._deps.services.turns.wait(activation)
         finally:
             self._waiting.discard(entry_id)
 
