@@ -15,9 +15,11 @@ import pytest
 import redis
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
+from pydantic import SecretStr
 
 from switchboard.core import keys
 from switchboard.core.celery_app import make_celery
+from switchboard.core.errors import InferenceError
 from switchboard.core.journal import SyncJournal
 from switchboard.core.keys import Queue
 from switchboard.core.metrics import Metrics
@@ -31,6 +33,7 @@ from switchboard.core.wire import (
 )
 from switchboard.inference.bridge import InferenceBridge, register_inference_task
 from switchboard.inference.providers import build_chat_driver
+from switchboard.inference.providers.openai_chat import OpenAIChat
 from switchboard.inference.settings import InferenceSettings
 from tests.conftest import wait_until
 from tests.support.fake_chat_api import FakeChatApi
@@ -247,6 +250,28 @@ def test_closing_a_stream_early_closes_the_http_response(fake_api: FakeChatApi) 
     stream.close()  # what the bridge's `closing()` does when the activation is superseded
 
     wait_until(fake_api.client_left.is_set, STEP_WAIT_S, "the provider to see the client hang up")
+    driver.close()
+
+
+@pytest.mark.parametrize(("choice", "sent"), [
+    ("auto", "auto"), ("none", "none"), ("required", "required"), ("any", "required"),
+    ("web_search", {"type": "function", "function": {"name": "web_search"}})])
+def test_tool_choice_is_sent_in_openai_format_and_only_with_tools(
+        fake_api: FakeChatApi, choice: str, sent: str | dict[str, Any]) -> None:
+    driver = OpenAIChat(base_url=fake_api.url, model=MODEL, api_key=SecretStr(API_KEY), timeout_s=10)
+    search = SEARCH.model_dump(include={"name", "description", "parameters"})
+    request = {"messages": [{"role": "user", "content": "search"}], "max_tokens": 8, "temperature": 0.5,
+               "tool_choice": choice}
+
+    list(driver.stream_chat({**request, "tools": [search]}))
+    list(driver.stream_chat(request))  # OpenAI refuses a tool_choice without tools
+
+    with_tools, without = fake_api.requests
+    assert with_tools.body["tool_choice"] == sent
+    assert "tool_choice" not in without.body and "tools" not in without.body
+    with pytest.raises(InferenceError, match="names no tool"):
+        list(driver.stream_chat({**request, "tool_choice": "fetch", "tools": [search]}))
+    assert len(fake_api.requests) == 2  # refused before anything was sent
     driver.close()
 
 

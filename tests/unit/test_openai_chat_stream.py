@@ -64,6 +64,59 @@ def test_a_repeated_id_or_name_is_not_doubled_and_a_missing_id_gets_one() -> Non
     assert done["tool_calls"] == [{"id": "call_0", "name": "now", "arguments": {}}]
 
 
+def test_llama_cpp_python_fragments_repeat_id_and_name_and_carry_legacy_fields() -> None:
+    """What llama-cpp-python's server (chatml-function-calling, a forced tool) streams, trimmed."""
+    def piece(arguments: str) -> str:
+        return data({"role": None, "content": None, "function_call": {"name": "get_weather", "arguments": arguments},
+                     "tool_calls": [{"index": 0, "id": "call__0_get_weather_cmpl-1", "type": "function",
+                                     "function": {"name": "get_weather", "arguments": arguments}}]})
+    _, done = feed([
+        data({"role": "assistant", "content": None, "function_call": None, "tool_calls": None}),
+        piece("{"), piece(' "city'), piece('": "Paris"'), piece(" }"), piece(""),
+        data({"role": None, "content": None, "function_call": None, "tool_calls": None}, "tool_calls"),
+        "data: [DONE]"])
+
+    assert done["tool_calls"] == [{"id": "call__0_get_weather_cmpl-1", "name": "get_weather",
+                                   "arguments": {"city": "Paris"}}]
+
+
+def test_fragments_without_index_start_a_call_per_new_id_or_name() -> None:
+    """Some compatible servers leave `index` out and send each call whole; they used to merge into call 0."""
+    def whole(call_id: str | None, name: str | None, arguments: str, index: Any = "absent") -> dict[str, Any]:
+        fragment: dict[str, Any] = {"function": {"arguments": arguments}}
+        if call_id:
+            fragment["id"] = call_id
+        if name:
+            fragment["function"]["name"] = name
+        if index != "absent":
+            fragment["index"] = index
+        return fragment
+
+    _, done = feed([
+        data({"tool_calls": [whole("c1", "web_search", '{"query": '), whole(None, None, '"rain"}')]}),
+        data({"tool_calls": [whole("c2", "web_search", '{"query": "sun"}', index=None)]}),
+        data({"tool_calls": [whole(None, "now", "{}")]}),
+        data({}, "tool_calls"), "data: [DONE]"])
+
+    assert done["tool_calls"] == [
+        {"id": "c1", "name": "web_search", "arguments": {"query": "rain"}},
+        {"id": "c2", "name": "web_search", "arguments": {"query": "sun"}},
+        {"id": "call_2", "name": "now", "arguments": {}}]
+
+
+def test_a_tool_calling_answer_that_finishes_with_stop_reports_tool_calls() -> None:
+    _, done = feed([call(0, "{}", "call_a", "now"), data({}, "stop"), "data: [DONE]"])
+    _, truncated = feed([call(0, '{"a": ', "call_a", "now"), data({}, "length"), "data: [DONE]"])
+
+    assert done["finish_reason"] == "tool_calls"
+    assert truncated["finish_reason"] == "length"  # a cut answer stays visible as one
+
+
+def test_a_tool_call_that_is_not_an_object_is_inference_failed() -> None:
+    with pytest.raises(InferenceError, match="tool call that is not an object"):
+        ChatStreamParser("m").feed(data({"tool_calls": ["get_weather"]}))
+
+
 @pytest.mark.parametrize(("raw", "arguments"), [
     ("", {}), ("  ", {}), ('{"a": 1}', {"a": 1}),
     ('{"a": 1', {UNPARSED_KEY: '{"a": 1'}), ("[1, 2]", {UNPARSED_KEY: "[1, 2]"}), ("null", {UNPARSED_KEY: "null"}),

@@ -8,10 +8,17 @@ Celery bridge from JSON)::
                    "tool_call_id": str}, ...],                                  # tool, optional
      "max_tokens": int, "temperature": float,
      "seed": int | None, "traceparent": str | None,
-     "tools": [{"name": str, "description": str, "parameters": dict}]}  # optional
+     "tools": [{"name": str, "description": str, "parameters": dict}],  # optional
+     "tool_choice": "auto" | "none" | "required" | "any" | str}         # optional
 
-``seed``, ``traceparent`` and ``tools`` may be omitted; unknown keys are ignored. The
-response is a stream of dict chunks: ``{"type": "delta", "text": str}`` per
+``seed``, ``traceparent``, ``tools`` and ``tool_choice`` may be omitted; unknown keys are
+ignored. ``tool_choice`` (the bridge sends none yet) is for the OpenAI-compatible driver and
+counts only with ``tools``: "auto" lets the model decide, "none" forbids tools, "required"
+(or "any") demands a call, and any other string names the one tool the model must call (a
+name not in ``tools`` is refused). Forcing a tool is what makes a small model behind
+llama-cpp-python's server call one at all; the local engines ignore the key.
+
+The response is a stream of dict chunks: ``{"type": "delta", "text": str}`` per
 token, then exactly one ``{"type": "done", "finish_reason": str,
 "prompt_tokens": int, "completion_tokens": int, "model": str}``; a backend that
 can call tools adds ``"tool_calls": [{"id", "name", "arguments": dict}]`` to it.

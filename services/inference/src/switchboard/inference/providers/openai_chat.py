@@ -5,6 +5,11 @@ Implements the bridge's `ChatModel` protocol without Ray: `stream_chat(request)`
 carrying finish reason, token usage, model and any tool calls (see `openai_stream`). Closing the generator
 early (the bridge does when an activation is superseded) closes the HTTP response, which ends generation.
 
+An optional `tool_choice` in the request ("auto", "none", "required" or its alias "any", or a tool's name)
+becomes OpenAI's `tool_choice`; it is sent only with tools, as OpenAI refuses it without. Naming a tool
+forces that call, which is how small local models (llama-cpp-python's server) answer with one at all:
+its `chatml-function-calling` format cannot stream an "auto" choice that lands on a tool.
+
 Errors are typed by what a retry could do, like the image driver: rate limits, server errors, timeouts
 and unreachable hosts are `ModelUnavailable` (retryable); a refused request is `InferenceError` with the
 provider's own message. The API key is sent as a bearer token and never appears in an error, log or span.
@@ -24,6 +29,7 @@ from switchboard.inference.providers.http_errors import raise_for_provider_statu
 from switchboard.inference.providers.openai_stream import ChatStreamParser
 
 CONNECT_TIMEOUT_S = 10.0
+TOOL_CHOICE_MODES = {"auto": "auto", "none": "none", "required": "required", "any": "required"}
 
 
 class OpenAIChat:
@@ -65,6 +71,8 @@ class OpenAIChat:
             body["seed"] = request["seed"]
         if request.get("tools"):
             body["tools"] = [openai_tool(tool) for tool in request["tools"]]
+            if request.get("tool_choice"):
+                body["tool_choice"] = openai_tool_choice(request["tool_choice"], request["tools"])
         return body
 
     def _chunks(self, response: httpx.Response) -> Generator[dict[str, Any], None, None]:
@@ -95,3 +103,13 @@ def openai_message(message: dict[str, Any]) -> dict[str, Any]:
 def openai_tool(tool: dict[str, Any]) -> dict[str, Any]:
     return {"type": "function", "function": {"name": tool["name"], "description": tool.get("description", ""),
                                              "parameters": tool.get("parameters") or {"type": "object"}}}
+
+
+def openai_tool_choice(choice: str, tools: list[dict[str, Any]]) -> str | dict[str, Any]:
+    """A mode, or the named tool forced; a name that is not offered is refused here, not left to the server
+    (OpenAI answers 400, llama-cpp-python's server a 200 with an empty stream)."""
+    if mode := TOOL_CHOICE_MODES.get(choice):
+        return mode
+    if all(tool["name"] != choice for tool in tools):
+        raise InferenceError(f"tool_choice {choice!r} names no tool offered in this request")
+    return {"type": "function", "function": {"name": choice}}

@@ -5,9 +5,14 @@ holds; after `data: [DONE]`, `done()` gives the final chunk with the finish reas
 the tool calls the model asked for. No I/O here, so the parser is tested by feeding it lines.
 
 Tool calls arrive in fragments keyed by `index`: the first fragment carries `id` and `function.name`, the
-rest carry pieces of `function.arguments` (a JSON string). At the end each call's arguments are parsed;
-arguments that are not a JSON object do not fail the step: the call gets `{"_unparsed": "<raw text>"}`
-(`UNPARSED_KEY`) so the planner can hand the model its own malformed text in the tool error.
+rest carry pieces of `function.arguments` (a JSON string). Compatible servers bend this: llama-cpp-python
+repeats id and name in every fragment; some leave `index` out and send each call whole, so there a fragment
+naming another id or tool than the last call's starts a new call. A server that ends a tool-calling answer
+with finish reason "stop" is read as "tool_calls", so the done chunk's reason agrees with its calls.
+
+At the end each call's arguments are parsed; arguments that are not a JSON object do not fail the step:
+the call gets `{"_unparsed": "<raw text>"}` (`UNPARSED_KEY`) so the planner can hand the model its own
+malformed text in the tool error.
 """
 
 from __future__ import annotations
@@ -64,8 +69,11 @@ class ChatStreamParser:
         """The final chunk; raises `ModelUnavailable` when the stream ended before the model finished."""
         if self._finish_reason is None and not self.finished:
             raise ModelUnavailable("the chat provider's stream ended before the answer was finished")
+        finish_reason = self._finish_reason or "stop"
+        if self._calls and finish_reason == "stop":
+            finish_reason = "tool_calls"
         chunk: dict[str, Any] = {
-            "type": "done", "finish_reason": self._finish_reason or "stop", "model": self.model,
+            "type": "done", "finish_reason": finish_reason, "model": self.model,
             "prompt_tokens": self._prompt_tokens, "completion_tokens": self._completion_tokens}
         if self._calls:
             chunk["tool_calls"] = [_finished_call(index, self._calls[index]) for index in sorted(self._calls)]
@@ -85,19 +93,34 @@ class ChatStreamParser:
             if isinstance(text := delta.get("content"), str) and text:
                 chunks.append(delta_chunk(text))
             for fragment in delta.get("tool_calls") or ():
+                if not isinstance(fragment, dict):
+                    raise InferenceError("the chat provider sent a tool call that is not an object")
                 self._add_fragment(fragment)
             if choice.get("finish_reason"):
                 self._finish_reason = str(choice["finish_reason"])
         return chunks
 
     def _add_fragment(self, fragment: dict[str, Any]) -> None:
-        call = self._calls.setdefault(int(fragment.get("index", 0)), _PartialCall())
+        call = self._calls.setdefault(self._call_index(fragment), _PartialCall())
         # id and name come whole in the first fragment; a provider repeating them must not double them.
         call.id = call.id or fragment.get("id") or ""
         function = fragment.get("function") or {}
         call.name = call.name or function.get("name") or ""
         if isinstance(piece := function.get("arguments"), str):
             call.arguments.append(piece)
+
+    def _call_index(self, fragment: dict[str, Any]) -> int:
+        """Which call a fragment belongs to: its `index`, or without one the last call unless it names another."""
+        index = fragment.get("index")
+        if isinstance(index, int) and not isinstance(index, bool):
+            return index
+        if not self._calls:
+            return 0
+        last = max(self._calls)
+        call = self._calls[last]
+        call_id, name = fragment.get("id"), (fragment.get("function") or {}).get("name")
+        starts_another = (call_id and call.id and call_id != call.id) or (name and call.name and name != call.name)
+        return last + 1 if starts_another else last
 
 
 def _finished_call(index: int, call: _PartialCall) -> dict[str, Any]:
