@@ -21,14 +21,12 @@ import json
 from collections.abc import Generator
 from typing import Any
 
-import httpx
 from pydantic import SecretStr
 
-from switchboard.core.errors import InferenceError, ModelUnavailable
-from switchboard.inference.providers.http_errors import raise_for_provider_status, scrub
+from switchboard.core.errors import InferenceError
+from switchboard.inference.providers.chat_http import ChatHttp
 from switchboard.inference.providers.openai_stream import ChatStreamParser
 
-CONNECT_TIMEOUT_S = 10.0
 TOOL_CHOICE_MODES = {"auto": "auto", "none": "none", "required": "required", "any": "required"}
 
 
@@ -39,28 +37,16 @@ class OpenAIChat:
 
     def __init__(self, base_url: str, model: str, api_key: SecretStr | None, timeout_s: float) -> None:
         self.model = model
-        self._secret = api_key.get_secret_value() if api_key else ""
-        headers = {"Authorization": f"Bearer {self._secret}"} if self._secret else {}
-        # httpx's timeout bounds each phase (connect, each read between streamed bytes), not the whole answer.
-        self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers,
-                                    timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_S)))
+        secret = api_key.get_secret_value() if api_key else ""
+        headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+        self._http = ChatHttp(base_url, headers, timeout_s, secret)
 
     def stream_chat(self, request: dict[str, Any]) -> Generator[dict[str, Any], None, None]:
         """Yield the chunks of one completion; raises `ModelUnavailable` or `InferenceError` (see module)."""
-        try:
-            with self._client.stream("POST", "/chat/completions", json=self._body(request)) as response:
-                if response.status_code >= 400:
-                    response.read()  # a streamed response's error body must be read before it is parsed
-                raise_for_provider_status(response, "the chat provider", self._secret)
-                yield from self._chunks(response)
-        except httpx.TimeoutException:
-            waited = self._client.timeout.read
-            raise ModelUnavailable(f"the chat provider did not answer within {waited:g} s") from None
-        except httpx.TransportError as exc:
-            raise ModelUnavailable(f"the chat provider is unreachable ({type(exc).__name__})") from None
+        yield from self._http.stream("/chat/completions", self._body(request), ChatStreamParser(self.model))
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()
 
     def _body(self, request: dict[str, Any]) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -74,17 +60,6 @@ class OpenAIChat:
             if request.get("tool_choice"):
                 body["tool_choice"] = openai_tool_choice(request["tool_choice"], request["tools"])
         return body
-
-    def _chunks(self, response: httpx.Response) -> Generator[dict[str, Any], None, None]:
-        parser = ChatStreamParser(self.model)
-        try:
-            for line in response.iter_lines():
-                yield from parser.feed(line)
-                if parser.finished:
-                    break
-            yield parser.done()
-        except InferenceError as exc:  # a provider's mid-stream message could quote the key
-            raise type(exc)(scrub(exc.message, self._secret)) from None
 
 
 def openai_message(message: dict[str, Any]) -> dict[str, Any]:
