@@ -32,10 +32,11 @@ from switchboard.core.wire import (
     ToolSpec,
 )
 from switchboard.inference.bridge import InferenceBridge, register_inference_task
-from switchboard.inference.providers import build_chat_driver
+from switchboard.inference.chat_models import build_chat_models
 from switchboard.inference.providers.openai_chat import OpenAIChat
 from switchboard.inference.settings import InferenceSettings
 from tests.conftest import wait_until
+from tests.support.echo_chat import EchoChat
 from tests.support.fake_chat_api import FakeChatApi
 from tests.support.steps import STEP_WAIT_S, journaled, new_activation_id, run_step, send_step
 
@@ -61,14 +62,12 @@ def inference(redis_url: str, fake_api: FakeChatApi) -> Iterator[Callable[..., C
             settings = InferenceSettings(**{
                 "redis_url": redis_url, "chat_backend": "openai", "chat_base_url": fake_api.url,
                 "chat_model_name": MODEL, "chat_api_key": API_KEY, "live_interval_s": 0, **overrides})
-            driver = build_chat_driver(settings)
-            assert driver is not None
-            stack.callback(driver.close)
+            chat = build_chat_models(settings, None)
+            stack.callback(chat.close)
             client = redis.Redis.from_url(redis_url, decode_responses=True)
             metrics = Metrics()
             app = make_celery(settings, "test-inference-chat")
-            bridge = InferenceBridge(driver, settings.chat_model_name, client, metrics, settings.live_interval_s,
-                                     settings.trace_content)
+            bridge = InferenceBridge(chat, client, metrics, settings.live_interval_s, settings.trace_content)
             register_inference_task(app, bridge, SyncJournal(client), metrics)
             stack.enter_context(start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
                                              loglevel="WARNING", queues=[Queue.INFERENCE.value]))
@@ -239,9 +238,7 @@ def test_the_api_key_never_reaches_logs_or_the_journal(
 
 
 def test_closing_a_stream_early_closes_the_http_response(fake_api: FakeChatApi) -> None:
-    settings = InferenceSettings(chat_backend="openai", chat_base_url=fake_api.url, chat_api_key=API_KEY)
-    driver = build_chat_driver(settings)
-    assert driver is not None
+    driver = OpenAIChat(base_url=fake_api.url, model=MODEL, api_key=SecretStr(API_KEY), timeout_s=10)
     fake_api.script(text="a long answer that never ends", hold=True)
     stream = driver.stream_chat({"messages": [{"role": "user", "content": "go"}], "max_tokens": 8,
                                  "temperature": 0.5})
@@ -276,6 +273,8 @@ def test_tool_choice_is_sent_in_openai_format_and_only_with_tools(
 
 
 def test_the_ray_backends_build_no_chat_driver_and_the_timeout_ends_before_the_task() -> None:
-    assert build_chat_driver(InferenceSettings(chat_backend="echo")) is None
+    ray_host = EchoChat()
+    entry, model = build_chat_models(InferenceSettings(chat_backend="echo"), ray_host).pick(user("hi"))
+    assert model is ray_host and entry.local and entry.lane == "local:chat"
     with pytest.raises(ValueError, match="chat_timeout_s"):
         InferenceSettings(chat_backend="openai", chat_timeout_s=120, task_time_limit_s=120)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import socket
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
 
@@ -34,24 +34,18 @@ from switchboard.core.wire import (
     InferenceResult,
 )
 from switchboard.inference.bridge import InferenceBridge, register_inference_task
-from switchboard.inference.deployments.engines import EchoEngine
-from switchboard.inference.deployments.protocol import parse_chat_request
+from switchboard.inference.chat_models import build_chat_models
 from switchboard.inference.image_headers import read_image_header
 from switchboard.inference.images import ImageGenerator
 from switchboard.inference.providers import build_image_driver, build_image_generator
 from switchboard.inference.settings import InferenceSettings
+from tests.support.echo_chat import EchoChat
 from tests.support.fake_images_api import FakeImagesApi
 from tests.support.steps import run_step
 
 API_KEY = "sk-test-0123456789-do-not-leak"
 MODEL = "fake-image-1"
 
-
-class EchoChat:
-    """The echo chat engine in this process: the bridge's chat path without Ray."""
-
-    def stream_chat(self, request: dict[str, Any]) -> Generator[dict[str, Any], None, None]:
-        yield from EchoEngine().stream(parse_chat_request(request))
 
 
 @pytest.fixture
@@ -70,8 +64,9 @@ def inference(redis_url: str, spans: tuple[TracerProvider, InMemorySpanExporter]
             metrics = Metrics()
             client = redis.Redis.from_url(redis_url, decode_responses=True)
             app = make_celery(settings, "test-inference")
-            bridge = InferenceBridge(EchoChat(), "echo", client, metrics, settings.live_interval_s,
-                                     settings.trace_content, images=image_role(settings, metrics, spans[0]))
+            bridge = InferenceBridge(build_chat_models(settings, EchoChat()), client, metrics,
+                                     settings.live_interval_s, settings.trace_content,
+                                     images=image_role(settings, metrics, spans[0]))
             register_inference_task(app, bridge, SyncJournal(client), metrics)
             stack.enter_context(start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
                                              loglevel="WARNING", queues=[Queue.INFERENCE.value]))

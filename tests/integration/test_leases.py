@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from switchboard.core import keys
-from switchboard.core.errors import LaneFull
+from switchboard.core.errors import LaneBackpressure, LaneFull
 from switchboard.core.leases import LaneSlots
 from switchboard.devstack.redis_server import RedisServer
 from switchboard.tools.registry import Tool, ToolRegistry
@@ -23,7 +23,7 @@ from tests.conftest import wait_until
 @pytest.fixture
 def client(redis_server: RedisServer) -> redis.Redis:
     client = redis.Redis.from_url(redis_server.url)
-    client.delete(keys.lane_slots("test"), keys.lane_slots("tools:slow"))
+    client.delete(keys.lane_slots("test"), keys.lane_slots("tools:slow"), keys.lane_waiters("test"))
     return client
 
 
@@ -53,6 +53,30 @@ def test_a_waiting_caller_gets_the_slot_as_soon_as_it_is_given_back(client: redi
     with slots.hold("test", 1, ttl_s=30, wait_s=5):
         assert released.is_set()
     thread.join()
+
+
+def test_the_wait_is_a_bounded_queue_beyond_which_callers_are_refused_at_once(client: redis.Redis) -> None:
+    slots, outcomes = LaneSlots(client), []
+
+    def wait_in_queue() -> None:
+        with slots.hold("test", 1, ttl_s=30, wait_s=10, queue_limit=2):
+            outcomes.append("ran")
+
+    with slots.hold("test", 1, ttl_s=30, wait_s=0, queue_limit=2):
+        waiters = [threading.Thread(target=wait_in_queue) for _ in range(2)]
+        for waiter in waiters:
+            waiter.start()
+        wait_until(lambda: client.zcard(keys.lane_waiters("test")) == 2, 5, "two callers in the queue")
+        began = time.monotonic()
+        with pytest.raises(LaneBackpressure) as refused, slots.hold("test", 1, ttl_s=30, wait_s=10, queue_limit=2):
+            pass
+        assert time.monotonic() - began < 1.0  # refused without waiting out its 10 s
+        assert (refused.value.lane, refused.value.queued, refused.value.limit) == ("test", 2, 2)
+        assert refused.value.code == "lane_backpressure" and refused.value.retryable
+    for waiter in waiters:
+        waiter.join(10)
+    assert outcomes == ["ran", "ran"]  # both queued callers ran once the holder gave its slot back
+    assert client.zcard(keys.lane_waiters("test")) == 0
 
 
 def _hold_forever(url: str, ready: multiprocessing.synchronize.Event) -> None:

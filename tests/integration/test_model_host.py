@@ -66,7 +66,7 @@ def assert_well_formed(chunks: list[dict]) -> tuple[str, dict]:
 def llama_host() -> Iterator[ModelHost]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("RAY_AUTH_MODE", "disabled")
-        host = ModelHost(RayConfig(), ChatRoleConfig(), app_name="test-llama", start_timeout_s=60)
+        host = ModelHost(RayConfig(), ChatRoleConfig(), app_prefix="test-llama-", start_timeout_s=60)
         try:
             host.start()
             yield host
@@ -86,7 +86,8 @@ def make_host(llama_host: ModelHost) -> Iterator[Callable[..., ModelHost]]:
         ray_config: RayConfig | None = None,
         start_timeout_s: float = REPLICA_FAIL_S,
     ) -> ModelHost:
-        host = ModelHost(ray_config or RayConfig(), chat, app_name=app_name, start_timeout_s=start_timeout_s)
+        host = ModelHost(ray_config or RayConfig(), chat, app_prefix=f"{app_name}-",
+                         start_timeout_s=start_timeout_s)
         hosts.append(host)
         return host
 
@@ -171,7 +172,7 @@ def test_gpu_request_fails_placement_before_deploying(make_host: Callable[..., M
     error = caught.value
     assert (error.role, error.resource, error.requested, error.available) == ("chat", "GPU", 1, 0)
     assert str(error).startswith("chat role asks for 1 GPU but the Ray cluster has 0 GPU: ")
-    assert "test-gpu" not in serve.status().applications
+    assert "test-gpu-chat" not in serve.status().applications
 
 
 def test_missing_model_path_fails_fast_on_local_cluster(make_host: Callable[..., ModelHost]) -> None:
@@ -184,7 +185,7 @@ def test_missing_model_path_fails_fast_on_local_cluster(make_host: Callable[...,
 
     assert time.monotonic() - began < FAST_FAIL_S
     assert caught.value.path == missing
-    assert "test-missing-local" not in serve.status().applications
+    assert "test-missing-local-chat" not in serve.status().applications
 
 
 def test_missing_model_path_fails_in_replica_on_joined_cluster(make_host: Callable[..., ModelHost]) -> None:
@@ -202,7 +203,7 @@ def test_missing_model_path_fails_in_replica_on_joined_cluster(make_host: Callab
     assert time.monotonic() - began < REPLICA_FAIL_S
     assert "ModelLoadError" in str(caught.value)
     # A failed start deletes its app without waiting; the deletion completes.
-    wait_until(app_gone("test-missing-replica"), 30, "the failed app's deletion")
+    wait_until(app_gone("test-missing-replica-chat"), 30, "the failed app's deletion")
 
 
 def test_unschedulable_replica_times_out_with_a_clear_error(make_host: Callable[..., ModelHost]) -> None:
@@ -218,7 +219,7 @@ def test_unschedulable_replica_times_out_with_a_clear_error(make_host: Callable[
     assert "free cluster resources: {'CPU'" in str(caught.value)
     # Serve kills a replica still pending allocation only after its 20 s
     # graceful-shutdown timeout; wait so later tests see a free cluster.
-    wait_until(app_gone("test-pending"), 40, "the pending app's deletion")
+    wait_until(app_gone("test-pending-chat"), 40, "the pending app's deletion")
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 import redis
@@ -29,8 +28,7 @@ from switchboard.core.settings import ServiceSettings
 from switchboard.core.tool_catalog import ToolCatalog
 from switchboard.core.wire import Activation, AttachmentRef, ModelToolCall, StepResult, Trigger
 from switchboard.inference.bridge import InferenceBridge, register_inference_task
-from switchboard.inference.deployments.engines import EchoEngine
-from switchboard.inference.deployments.protocol import parse_chat_request
+from switchboard.inference.chat_models import ChatModels
 from switchboard.planner.callsystems.integrations import run_tool_call
 from switchboard.planner.context import ContextServices, StepContext, Supersession
 from switchboard.planner.dispatch import StepDispatcher
@@ -38,6 +36,7 @@ from switchboard.planner.waiter import StepWaiter
 from switchboard.tools.builtin import builtin_tools
 from switchboard.tools.registry import ToolRegistry
 from switchboard.tools.worker import register_tool_task
+from tests.support.echo_chat import EchoChat
 
 SLEEP_TTL_S = 600
 PHOTO = AttachmentRef(filename="photo.png", content_type="image/png", size=10, sha256="a" * 64, media="image",
@@ -45,11 +44,6 @@ PHOTO = AttachmentRef(filename="photo.png", content_type="image/png", size=10, s
 ROLE_TOOLS = frozenset({"imagine", "describe_image"})
 MakeContext = Callable[..., StepContext]
 _ids = iter(range(5000, 6000))
-
-
-class EchoChat:
-    def stream_chat(self, request: dict[str, Any]) -> Generator[dict[str, Any], None, None]:
-        yield from EchoEngine().stream(parse_chat_request(request))
 
 
 @pytest.fixture
@@ -61,7 +55,7 @@ def workers(redis_url: str) -> Iterator[Celery]:
     tools = ToolRegistry(builtin_tools(client, SLEEP_TTL_S), enabled=("calculator", "clock", "sleep"))
     tools.publish(client)
     register_tool_task(app, tools, SyncJournal(client), metrics)
-    register_inference_task(app, InferenceBridge(EchoChat(), "echo", client, metrics, 0.1, False),
+    register_inference_task(app, InferenceBridge(ChatModels.single(EchoChat(), "echo"), client, metrics, 0.1, False),
                             SyncJournal(client), metrics)
     with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING",
                       queues=[Queue.TOOLS.value, Queue.INFERENCE.value]):

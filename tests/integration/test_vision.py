@@ -9,7 +9,7 @@ deployment with a hosted chat API runs it); other hosts join it with their own a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -28,18 +28,18 @@ from switchboard.core.celery_app import make_celery
 from switchboard.core.journal import SyncJournal
 from switchboard.core.keys import Queue
 from switchboard.core.metrics import Metrics
-from switchboard.core.wire import AttachmentRef, VisionRequest, VisionResult
-from switchboard.inference.__main__ import _start_models
+from switchboard.core.wire import AttachmentRef, InferenceRequest, VisionRequest, VisionResult
+from switchboard.inference.__main__ import _start_host
 from switchboard.inference.bridge import InferenceBridge, register_inference_task
+from switchboard.inference.chat_models import build_chat_models
 from switchboard.inference.deployments.config import RayConfig, VisionRoleConfig
-from switchboard.inference.deployments.engines import EchoEngine
 from switchboard.inference.deployments.errors import ModelLoadError, PlacementError
 from switchboard.inference.deployments.host import ModelHost
 from switchboard.inference.deployments.pixels import decode_image
-from switchboard.inference.deployments.protocol import parse_chat_request
 from switchboard.inference.settings import InferenceSettings
 from switchboard.inference.vision import build_vision_recognizer
 from tests.conftest import wait_until
+from tests.support.echo_chat import EchoChat
 from tests.support.steps import run_step
 
 IMAGES = Path(__file__).parents[1] / "fixtures" / "images"
@@ -48,18 +48,11 @@ MODEL = "efficientnet-lite0"
 SMALL_CPU = 0.25  # joining hosts ask for little, so they fit beside the module's vision replica
 
 
-class EchoChat:
-    """The echo chat engine in this process: chat steps still have a path, without a second Ray role."""
-
-    def stream_chat(self, request: dict[str, Any]) -> Generator[dict[str, Any], None, None]:
-        yield from EchoEngine().stream(parse_chat_request(request))
-
-
 @pytest.fixture(scope="module")
 def vision_host() -> Iterator[ModelHost]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("RAY_AUTH_MODE", "disabled")
-        host = ModelHost(RayConfig(), None, VisionRoleConfig(), vision_app_name="test-vision", start_timeout_s=90)
+        host = ModelHost(RayConfig(), vision=VisionRoleConfig(), app_prefix="test-", start_timeout_s=90)
         try:
             host.start()
             yield host
@@ -80,8 +73,8 @@ def inference(redis_url: str, vision_host: ModelHost, spans: tuple[TracerProvide
             client = redis.Redis.from_url(redis_url, decode_responses=True)
             app = make_celery(settings, "test-inference")
             vision = build_vision_recognizer(settings, vision_host, metrics, tracer=spans[0].get_tracer("test"))
-            bridge = InferenceBridge(EchoChat(), "echo", client, metrics, settings.live_interval_s,
-                                     settings.trace_content, vision=vision)
+            bridge = InferenceBridge(build_chat_models(settings, EchoChat()), client, metrics,
+                                     settings.live_interval_s, settings.trace_content, vision=vision)
             register_inference_task(app, bridge, SyncJournal(client), metrics)
             stack.enter_context(start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
                                              loglevel="WARNING", queues=[Queue.INFERENCE.value]))
@@ -192,16 +185,16 @@ def test_an_expired_blob_is_inference_failed(inference: Callable[..., Celery], r
 
 
 def test_a_gpu_the_cluster_lacks_fails_at_start_naming_the_role(vision_host: ModelHost) -> None:
-    host = ModelHost(RayConfig(), None, VisionRoleConfig(num_gpus=1), vision_app_name="test-vision-gpu")
+    host = ModelHost(RayConfig(), vision=VisionRoleConfig(num_gpus=1), app_prefix="test-gpu-")
 
     with pytest.raises(PlacementError, match="vision role asks for 1 GPU but the Ray cluster has 0 GPU"):
         host.start()
-    assert "test-vision-gpu" not in serve.status().applications
+    assert "test-gpu-vision" not in serve.status().applications
 
 
 def test_missing_weights_fail_at_start_naming_the_file(vision_host: ModelHost) -> None:
     config = VisionRoleConfig(model_path=Path("/nowhere/lite0.pth"), num_cpus=SMALL_CPU)
-    host = ModelHost(RayConfig(), None, config, vision_app_name="test-vision-nofile")
+    host = ModelHost(RayConfig(), vision=config, app_prefix="test-nofile-")
 
     with pytest.raises(ModelLoadError, match=r"cannot load vision model from /nowhere/lite0\.pth"):
         host.start()
@@ -211,13 +204,17 @@ def test_a_hosted_chat_api_with_vision_runs_vision_alone_on_ray(vision_host: Mod
     settings = InferenceSettings(redis_url=redis_url, chat_backend="openai", vision_backend="efficientnet",
                                  vision_num_cpus=SMALL_CPU)
 
-    chat, model_name, host, stop = _start_models(settings)
+    host = _start_host(settings)
+    chat = build_chat_models(settings, host)
     try:
-        assert host is not None and chat is not host and model_name == settings.chat_model_name
+        assert host is not None and set(host.roles) == {"vision"}
+        entry, _ = chat.pick(InferenceRequest(messages=()))
+        assert (entry.name, entry.lane) == (settings.chat_model_name, "cloud:openai")
         applications = serve.status().applications
         assert "vision" in applications and "chat" not in applications
         [(label, _)] = host.classify(decode_image(photo("chelsea.png"), settings.vision_max_pixels), 1, timeout_s=10)
         assert label in CATS
     finally:
-        stop()
+        chat.close()
+        host.shutdown()
     wait_until(lambda: "vision" not in serve.status().applications, 30, "the vision app to be deleted")

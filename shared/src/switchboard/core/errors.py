@@ -149,6 +149,18 @@ class LaneFull(StepError):
         self.lane, self.holders, self.capacity = lane, holders, capacity
 
 
+class LaneBackpressure(StepError):
+    """A lane is full and so many requests already wait for it that this one was refused without waiting."""
+
+    code = "lane_backpressure"
+    retryable = True
+
+    def __init__(self, lane: str, queued: int, limit: int) -> None:
+        super().__init__(f"lane {lane} is full and {queued} requests already wait for it (limit {limit})")
+        self.args = (lane, queued, limit)
+        self.lane, self.queued, self.limit = lane, queued, limit
+
+
 class ToolTimeout(ToolError):
     """A tool ran past its timeout."""
 
@@ -167,6 +179,17 @@ class ModelUnavailable(InferenceError):
 
     code = "model_unavailable"
     retryable = True
+
+
+class NoQualifiedModel(InferenceError):
+    """No configured model meets what a request asked for (its alias or name, role and requirement profile)."""
+
+    code = "no_qualified_model"
+
+    def __init__(self, requested: str, role: str, reason: str) -> None:
+        super().__init__(f"no {role} model qualifies for {requested!r}: {reason}")
+        self.args = (requested, role, reason)
+        self.requested, self.role, self.reason = requested, role, reason
 
 
 class PlacementError(InferenceError):

@@ -160,6 +160,11 @@ def lane_slots(lane: str) -> str:
     return f"{PREFIX}:lane-slots:{lane}"
 
 
+def lane_waiters(lane: str) -> str:
+    """Sorted set of the callers waiting for a lane's slot, scored by when they give up (`leases.LaneSlots`)."""
+    return f"{PREFIX}:lane-waiters:{lane}"
+
+
 def asleep(channel_id: str) -> str:
     """Present (with a TTL) while the bot sleeps in a channel: only mentions, replies and DMs wake it."""
     return f"{PREFIX}:asleep:{channel_id}"

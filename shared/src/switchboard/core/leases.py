@@ -5,6 +5,11 @@ one first drops expired leases (their holders died: a killed worker cannot leak 
 this lease if fewer than `capacity` remain, all in one Lua script. A holder gives its slot back when
 it is done; a caller that cannot get one within its wait gets a typed `LaneFull` carrying how many
 hold the lane and its capacity.
+
+The wait is a bounded queue: a caller that finds the lane full joins `sb:lane-waiters:<lane>` (scored
+by when it gives up, so a killed waiter leaves it too), unless `queue_limit` callers already wait; then
+it is refused at once with `LaneBackpressure` carrying the queue's length and limit. Waiters poll with
+backoff rather than queueing in order: the queue bounds how many wait, not who goes first.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from contextlib import contextmanager
 import redis
 
 from switchboard.core import keys
-from switchboard.core.errors import LaneFull
+from switchboard.core.errors import LaneBackpressure, LaneFull
 
 _TAKE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -28,6 +33,16 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
 end
 return redis.call('ZCARD', KEYS[1])
 """
+_JOIN_QUEUE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local waiting = redis.call('ZCARD', KEYS[1])
+if waiting >= tonumber(ARGV[2]) then
+  return waiting
+end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return -1
+"""
 MAX_POLL_S = 0.2
 
 
@@ -37,21 +52,49 @@ class LaneSlots:
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
         self._take = client.register_script(_TAKE)
+        self._join = client.register_script(_JOIN_QUEUE)
 
     @contextmanager
-    def hold(self, lane: str, capacity: int, ttl_s: float, wait_s: float) -> Iterator[None]:
-        """Hold one of the lane's `capacity` slots while inside; the lease lapses after `ttl_s` regardless."""
+    def hold(self, lane: str, capacity: int, ttl_s: float, wait_s: float,
+             queue_limit: int | None = None) -> Iterator[None]:
+        """Hold one of the lane's `capacity` slots while inside; the lease lapses after `ttl_s` regardless.
+
+        Waits up to `wait_s` for a slot (`LaneFull` after), among at most `queue_limit` waiters
+        (`LaneBackpressure` beyond; None: no bound).
+        """
         key, lease = keys.lane_slots(lane), uuid.uuid4().hex
-        deadline, pause = time.monotonic() + wait_s, 0.01
-        while (holders := self._try(key, lease, capacity, ttl_s)) >= 0:
-            if (left := deadline - time.monotonic()) <= 0:
-                raise LaneFull(lane, holders, capacity)
-            time.sleep(min(pause, left))
-            pause = min(pause * 2, MAX_POLL_S)
+        if (holders := self._try(key, lease, capacity, ttl_s)) >= 0:
+            with self._queued(lane, lease, wait_s, queue_limit):
+                self._wait(lane, key, lease, capacity, ttl_s, wait_s, holders)
         try:
             yield
         finally:
             self._redis.zrem(key, lease)
+
+    @contextmanager
+    def _queued(self, lane: str, lease: str, wait_s: float, queue_limit: int | None) -> Iterator[None]:
+        if queue_limit is None:
+            yield
+            return
+        key, now = keys.lane_waiters(lane), time.time()
+        waiting = int(self._join(keys=[key], args=[now, queue_limit, now + wait_s + 1, lease,
+                                                   int(wait_s * 1000) + 2000]))
+        if waiting >= 0:
+            raise LaneBackpressure(lane, waiting, queue_limit)
+        try:
+            yield
+        finally:
+            self._redis.zrem(key, lease)
+
+    def _wait(self, lane: str, key: str, lease: str, capacity: int, ttl_s: float, wait_s: float,
+              holders: int) -> None:
+        deadline, pause = time.monotonic() + wait_s, 0.01
+        while holders >= 0:
+            if (left := deadline - time.monotonic()) <= 0:
+                raise LaneFull(lane, holders, capacity)
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, MAX_POLL_S)
+            holders = self._try(key, lease, capacity, ttl_s)
 
     def _try(self, key: str, lease: str, capacity: int, ttl_s: float) -> int:
         """-1 when the lease was taken, else how many hold the lane."""

@@ -6,7 +6,7 @@ the families it takes part in; `hop` labels name the path segment a latency belo
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
@@ -32,6 +32,21 @@ class Metrics:
         self.time_to_first_token = Histogram(
             "switchboard_inference_time_to_first_token_seconds", "Time from request to first token.",
             ["model"], buckets=LATENCY_BUCKETS, registry=r)
+        self.inference_duration = Histogram(
+            "switchboard_inference_request_duration_seconds", "Time from a model request to its last token.",
+            ["model", "provider"], buckets=LATENCY_BUCKETS, registry=r)
+        self.lane_queue_wait = Histogram(
+            "switchboard_lane_queue_wait_seconds", "Time a request waited for a slot of its lane.",
+            ["lane"], buckets=LATENCY_BUCKETS, registry=r)
+        self.lane_occupancy = Gauge(
+            "switchboard_lane_occupancy", "Requests this process runs in a lane now (sum over processes).",
+            ["lane"], registry=r)
+        self.lane_refusals = Counter(
+            "switchboard_lane_refusals", "Requests refused by a lane, by reason (lane_full, lane_backpressure).",
+            ["lane", "reason"], registry=r)
+        self.replicas = Gauge(
+            "switchboard_inference_replicas", "Running replicas of each model role's deployment.",
+            ["role"], registry=r)
         self.tokens = Counter(
             "switchboard_inference_tokens", "Tokens processed, by model and direction.",
             ["model", "direction"], registry=r)

@@ -170,11 +170,35 @@ class ChatMessage(WireModel):
     tool_call_id: str | None = None  # a `tool` message: the call it answers
 
 
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$"
+ModelName = Annotated[str, Field(pattern=MODEL_NAME_PATTERN)]
+
+
+class ModelRequirements(WireModel):
+    """A requirement profile: what a model must be able to do for a request (see the inference resolver).
+
+    `capabilities` name abilities such as `tools` (structured tool calls) or `vision_input` (images in
+    the prompt); `min_context_tokens` is the context window the request needs.
+    """
+
+    kind: Literal["model_requirements"] = "model_requirements"
+    capabilities: frozenset[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]] = Field(
+        default=frozenset(), max_length=16)
+    min_context_tokens: int = Field(default=0, ge=0, le=10_000_000)
+
+
 class InferenceRequest(WireModel):
-    """A model call. `stream_to` names the activation whose live channel receives token deltas."""
+    """A model call. `stream_to` names the activation whose live channel receives token deltas.
+
+    `model` is an alias (`default`, `swift`, `plan`) or a model's catalog name; with `requires`, the
+    inference service picks a model that meets the profile (see the resolver) or fails the step with
+    `no_qualified_model`.
+    """
 
     kind: Literal["inference_request"] = "inference_request"
     role: Literal["chat"] = "chat"
+    model: ModelName = "default"
+    requires: ModelRequirements | None = None
     messages: tuple[ChatMessage, ...]
     max_tokens: int = Field(default=256, ge=1, le=8192)
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
@@ -198,6 +222,7 @@ class ImageRequest(WireModel):
     """An image generation call (the `image` role); the worker stores the images as blobs."""
 
     kind: Literal["image_request"] = "image_request"
+    model: ModelName = "image"
     prompt: str = Field(min_length=1, max_length=2000)
     width: int = Field(default=512, ge=64, le=2048, multiple_of=64)
     height: int = Field(default=512, ge=64, le=2048, multiple_of=64)
@@ -216,8 +241,28 @@ class VisionRequest(WireModel):
     """Image recognition (the `vision` role): what an image (a stored blob) shows."""
 
     kind: Literal["vision_request"] = "vision_request"
+    model: ModelName = "vision"
     image: AttachmentRef
     top_k: int = Field(default=3, ge=1, le=10)
+
+
+class EmbedRequest(WireModel):
+    """Text embeddings (the `embed` role): one vector per text, for search and memory."""
+
+    kind: Literal["embed_request"] = "embed_request"
+    model: ModelName = "embed"
+    texts: tuple[Annotated[str, Field(max_length=20_000)], ...] = Field(min_length=1, max_length=64)
+
+
+class EmbedResult(WireModel):
+    """Unit-length vectors, one per text in request order; a text longer than `max_tokens` tokens was read
+    only up to that limit."""
+
+    kind: Literal["embed_result"] = "embed_result"
+    vectors: tuple[tuple[float, ...], ...]
+    model: str
+    dimensions: int = Field(ge=1)
+    max_tokens: int = Field(ge=1)
 
 
 class VisionLabel(WireModel):
@@ -325,9 +370,10 @@ class TurnPlan(WireModel):
         return self.predicted_first_s <= self.first_budget_s and self.predicted_all_s <= self.all_budget_s
 
 
-StepPayload = Annotated[ToolCall | InferenceRequest | ImageRequest | VisionRequest, Field(discriminator="kind")]
-StepOutput = Annotated[ToolResult | InferenceResult | ImageResult | VisionResult | HistoryWindow | MemoryValue
-                       | TurnPlan, Field(discriminator="kind")]
+StepPayload = Annotated[ToolCall | InferenceRequest | ImageRequest | VisionRequest | EmbedRequest,
+                        Field(discriminator="kind")]
+StepOutput = Annotated[ToolResult | InferenceResult | ImageResult | VisionResult | EmbedResult | HistoryWindow
+                       | MemoryValue | TurnPlan, Field(discriminator="kind")]
 
 
 class StepRequest(WireModel):

@@ -1,26 +1,35 @@
-"""`python -m switchboard.inference`: start the model roles (chat on a hosted API or Ray Serve, vision on Ray
-Serve; a Ray cluster is started or joined here when either needs one), add the image role, run the bridge."""
+"""`python -m switchboard.inference`: start the model roles (chat on Ray Serve or a hosted API, vision and
+embed on Ray Serve; a Ray cluster is started or joined here when a role needs one), the hosted drivers of
+the model catalog and the image role, then run the bridge."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from contextlib import ExitStack
+
+import redis
 
 from switchboard.core.celery_app import make_celery
 from switchboard.core.errors import SwitchboardError
 from switchboard.core.journal import SyncJournal
 from switchboard.core.keys import Queue
 from switchboard.core.lanes import CHAT_ROLE, LaneRecorder
+from switchboard.core.leases import LaneSlots
 from switchboard.core.logs import setup_logging
 from switchboard.core.metrics import Metrics
 from switchboard.core.redis_client import connect_sync
 from switchboard.core.tracing import setup_tracing
 from switchboard.core.workers import instrument_celery, run_worker
-from switchboard.inference.bridge import ChatModel, InferenceBridge, register_inference_task
+from switchboard.inference.admission import Admission, LiveCapacity
+from switchboard.inference.bridge import InferenceBridge, register_inference_task
+from switchboard.inference.chat_models import build_chat_models, cloud_capacities
 from switchboard.inference.deployments.host import ModelHost
-from switchboard.inference.providers import build_chat_driver, build_image_generator
+from switchboard.inference.embeddings import build_embedder
+from switchboard.inference.providers import build_image_generator
 from switchboard.inference.settings import InferenceSettings
 from switchboard.inference.vision import build_vision_recognizer
+
+logger = logging.getLogger("switchboard.inference")
 
 
 def main() -> None:
@@ -28,54 +37,64 @@ def main() -> None:
     setup_logging("inference", settings.log_level)
     provider = setup_tracing("switchboard-inference")
     instrument_celery()
-    chat, model_name, host, stop_models = _start_models(settings)
-    try:
+    with ExitStack() as running:
+        host = _start_host(settings)
+        if host is not None:
+            running.callback(host.shutdown)
         metrics = Metrics()
+        try:
+            chat = build_chat_models(settings, host)
+        except SwitchboardError as exc:
+            logger.error("cannot start the chat models: %s", exc)
+            raise SystemExit(2) from None
+        running.callback(chat.close)
         metrics.serve(settings.metrics_host, settings.metrics_port)
         client = connect_sync(settings)
-        app = make_celery(settings, "switchboard-inference")
         lane = LaneRecorder(client, CHAT_ROLE, settings.chat_lane())
         lane.publish()
-        bridge = InferenceBridge(chat, model_name, client, metrics, settings.live_interval_s,
-                                 settings.trace_content, images=build_image_generator(settings, metrics),
-                                 vision=build_vision_recognizer(settings, host, metrics), lane=lane)
+        bridge = InferenceBridge(
+            chat, client, metrics, settings.live_interval_s, settings.trace_content,
+            images=build_image_generator(settings, metrics), vision=build_vision_recognizer(settings, host, metrics),
+            embedder=build_embedder(settings, host, metrics), lane=lane,
+            admission=_admission(settings, host, client, metrics))
+        app = make_celery(settings, "switchboard-inference")
         register_inference_task(app, bridge, SyncJournal(client), metrics)
         run_worker(app, Queue.INFERENCE.value, settings.bridge_concurrency, "inference", settings.log_level)
-    finally:
-        stop_models()
-        if provider is not None:
-            provider.shutdown()
+    if provider is not None:
+        provider.shutdown()
 
 
-def _start_models(settings: InferenceSettings) -> tuple[ChatModel, str, ModelHost | None, Callable[[], None]]:
-    """The chat model, its name, the Ray host (None when no role runs on Ray) and how to stop them all.
+def _start_host(settings: InferenceSettings) -> ModelHost | None:
+    """The Ray roles this service runs, started; None when every model is hosted elsewhere.
 
-    Chat is a hosted API driver or a Ray Serve deployment; vision, when configured, is always a Ray Serve
-    deployment, so a hosted chat API with vision on still starts (or joins) Ray, for vision alone.
+    Exits with status 2 when the cluster lacks what a role asks for (a GPU on a CPU-only cluster), a model
+    file is missing, or a role does not become healthy: a start failure, never a replica left pending.
     """
-    driver = build_chat_driver(settings)
-    chat_role = settings.chat_role() if driver is None else None
-    vision_role = settings.vision_role()
-    host = ModelHost(settings.ray(), chat_role, vision_role) if chat_role or vision_role else None
+    chat = settings.chat_role() if settings.chat_backend != "openai" else None
+    vision, embed = settings.vision_role(), settings.embed_role()
+    if chat is None and vision is None and embed is None:
+        return None
+    host = ModelHost(settings.ray(), chat, vision, embed)
+    try:
+        host.start()
+    except SwitchboardError as exc:
+        logger.error("cannot start the model roles: %s", exc)
+        raise SystemExit(2) from None
+    return host
+
+
+def _admission(settings: InferenceSettings, host: ModelHost | None, client: redis.Redis,
+               metrics: Metrics) -> Admission:
+    roles = host.roles if host is not None else {}
+    per_replica = {role: config.max_ongoing_requests for role, config in roles.items()}
     if host is not None:
-        try:
-            host.start()  # fails fast when the cluster lacks what a role asks for
-        except SwitchboardError as exc:
-            logging.getLogger("switchboard.inference").error("cannot start the model roles: %s", exc)
-            if driver is not None:
-                driver.close()
-            raise SystemExit(2) from None
+        for role in roles:
+            metrics.replicas.labels(role=role).set_function(lambda role=role: host.replicas().get(role, 0))
+    return Admission(LaneSlots(client), metrics,
+                     local_capacity=LiveCapacity(host.replicas if host else dict, per_replica),
+                     cloud_capacity=cloud_capacities(settings), ttl_s=settings.task_time_limit_s,
+                     wait_s=settings.lane_wait_s, queue_limit=settings.lane_queue_limit)
 
-    def stop() -> None:
-        if driver is not None:
-            driver.close()
-        if host is not None:
-            host.shutdown()
-
-    if driver is not None:
-        return driver, settings.chat_model_name, host, stop
-    assert host is not None and chat_role is not None  # no driver: the chat role is on the host
-    return host, chat_role.model_name, host, stop
 
 if __name__ == "__main__":
     main()

@@ -6,7 +6,19 @@ ImageNet classifier as a Ray Serve deployment beside the chat role; `none` refus
 (what `./dev run` starts), `none` with `echo` (benchmarks and pipeline tests, which should not pay for loading
 PyTorch) and with `openai` (a hosted-API deployment that runs no Ray). Set explicitly with `chat_backend=openai`,
 `efficientnet` starts (or joins, with `RAY_ADDRESS`) a Ray cluster for the vision role alone, so every local
-model runs where its resources are declared and checked.
+model runs where its resources are declared and checked. The embed role (text embeddings,
+`SWITCHBOARD_EMBED_BACKEND=sentence-transformers`) is off unless asked for.
+
+Each Ray role takes its resources per replica (`*_NUM_CPUS`, `*_NUM_GPUS`, `*_MEMORY_BYTES`), its
+`*_MAX_ONGOING_REQUESTS`, and either a fixed `*_NUM_REPLICAS` or `*_AUTOSCALING` as JSON
+(`{"min_replicas": 1, "max_replicas": 4, "target_ongoing_requests": 1}`).
+
+Hosted models beyond the primary chat model: `SWITCHBOARD_PROVIDERS` (JSON, name -> `{"kind": "openai" |
+"anthropic" | "gemini", "base_url", "api_key_env", "capacity", "timeout_s"}`; the key is read from the
+environment variable `api_key_env` names, which Kubernetes fills from a secret) and `SWITCHBOARD_MODELS`
+(JSON list of `{"name", "provider", "model", "role", "capabilities", "context_tokens"}`).
+`SWITCHBOARD_MODEL_ALIASES` (JSON) points the aliases (`default`, `swift`, `plan`, `vision`, `image`,
+`embed`) at catalog models; see `resolver`.
 """
 
 from __future__ import annotations
@@ -14,11 +26,53 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 
 from switchboard.core.settings import ServiceSettings
 from switchboard.core.wire import LaneStats
-from switchboard.inference.deployments.config import ChatRoleConfig, RayConfig, VisionRoleConfig
+from switchboard.inference.deployments.config import (
+    Autoscaling,
+    ChatRoleConfig,
+    EmbedRoleConfig,
+    RayConfig,
+    VisionRoleConfig,
+)
+
+ProviderKind = Literal["openai", "anthropic", "gemini"]
+DEFAULT_BASE_URLS: dict[str, str] = {"openai": "https://api.openai.com/v1",
+                                     "anthropic": "https://api.anthropic.com",
+                                     "gemini": "https://generativelanguage.googleapis.com"}
+
+
+class AutoscalingSettings(BaseModel, extra="forbid"):
+    min_replicas: int = Field(default=1, ge=0)
+    max_replicas: int = Field(default=1, ge=1)
+    target_ongoing_requests: float = Field(default=2.0, gt=0)
+
+
+class ProviderSettings(BaseModel, extra="forbid"):
+    """A hosted model API; `api_key_env` names the environment variable holding its key (never the key)."""
+
+    kind: ProviderKind
+    base_url: str | None = None
+    api_key_env: str | None = None
+    capacity: int = Field(default=4, ge=1, description="requests this provider runs at once for us")
+    timeout_s: float = Field(default=60.0, gt=0)
+
+    @property
+    def url(self) -> str:
+        return self.base_url or DEFAULT_BASE_URLS[self.kind]
+
+
+class CloudModelSettings(BaseModel, extra="forbid"):
+    """A hosted model in the catalog; `model` is the provider's id for it (default: `name`)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$")
+    provider: str
+    model: str | None = None
+    role: Literal["chat"] = "chat"
+    capabilities: frozenset[str] = frozenset({"stream", "tools"})
+    context_tokens: int = Field(default=128_000, ge=1)
 
 
 class InferenceSettings(ServiceSettings):
@@ -35,8 +89,11 @@ class InferenceSettings(ServiceSettings):
     chat_num_cpus: float = Field(default=1.0, ge=0)
     chat_num_gpus: float = Field(default=0.0, ge=0)
     chat_memory_bytes: int | None = None
-    chat_max_ongoing_requests: int = Field(default=4, ge=1)
+    # None: 1 for llama (a llama.cpp context generates one answer at a time), 8 for echo.
+    chat_max_ongoing_requests: int | None = Field(default=None, ge=1)
     chat_num_replicas: int = Field(default=1, ge=1)
+    chat_autoscaling: AutoscalingSettings | None = None
+    chat_context_tokens: int = Field(default=128_000, ge=1, description="the hosted chat model's window")
     chat_cloud_capacity: int = Field(default=4, ge=1, description="hosted API requests a turn plan runs at once")
     ray_address: str | None = Field(
         default=None, validation_alias=AliasChoices("RAY_ADDRESS", "SWITCHBOARD_RAY_ADDRESS"))
@@ -62,9 +119,28 @@ class InferenceSettings(ServiceSettings):
     vision_memory_bytes: int | None = None
     vision_max_ongoing_requests: int = Field(default=4, ge=1)
     vision_num_replicas: int = Field(default=1, ge=1)
+    vision_autoscaling: AutoscalingSettings | None = None
     vision_timeout_s: float = Field(default=30.0, gt=0, description="wait for one classification")
     vision_max_image_bytes: int = Field(default=25 * 2**20, ge=1024, description="larger files are refused")
     vision_max_pixels: int = Field(default=40_000_000, ge=1, description="width x height, read before decoding")
+    # The embed role: "none" refuses embed requests with RoleNotConfigured.
+    embed_backend: Literal["none", "sentence-transformers"] = "none"
+    embed_model_path: Path | None = Field(default=None, description="a model directory; None: the packaged one")
+    embed_model_name: str = "all-MiniLM-L6-v2"
+    embed_num_cpus: float = Field(default=1.0, ge=0, description="per replica; also its PyTorch thread count")
+    embed_num_gpus: float = Field(default=0.0, ge=0)
+    embed_memory_bytes: int | None = None
+    embed_max_ongoing_requests: int = Field(default=4, ge=1)
+    embed_num_replicas: int = Field(default=1, ge=1)
+    embed_autoscaling: AutoscalingSettings | None = None
+    embed_timeout_s: float = Field(default=30.0, gt=0)
+    # Lanes: a request waits up to lane_wait_s for a slot of its model's lane; when lane_queue_limit
+    # requests already wait, it is refused at once (LaneBackpressure).
+    lane_wait_s: float = Field(default=20.0, ge=0)
+    lane_queue_limit: int = Field(default=32, ge=0)
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    models: list[CloudModelSettings] = Field(default_factory=list)
+    model_aliases: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -78,45 +154,65 @@ class InferenceSettings(ServiceSettings):
     def _provider_calls_end_before_the_task(self) -> Self:
         # Celery's soft limit is task_time_limit_s - 5: a provider call must give up (ModelUnavailable)
         # before the task is killed, or the step ends without a recorded result.
-        for name in ("image_timeout_s", "chat_timeout_s", "vision_timeout_s"):
+        for name in ("image_timeout_s", "chat_timeout_s", "vision_timeout_s", "embed_timeout_s"):
             if getattr(self, name) >= self.task_time_limit_s - 5:
                 raise ValueError(f"{name} ({getattr(self, name):g}) must be below task_time_limit_s - 5 "
                                  f"({self.task_time_limit_s - 5})")
         return self
 
+    @model_validator(mode="after")
+    def _providers_are_named(self) -> Self:
+        for model in self.models:
+            if model.provider not in self.providers:
+                raise ValueError(f"model {model.name!r} names provider {model.provider!r}, which is not in "
+                                 f"providers ({', '.join(self.providers) or 'none configured'})")
+        return self
+
     def chat_role(self) -> ChatRoleConfig:
         """The Ray chat role; only for the `llama` and `echo` backends (`openai` runs no Ray)."""
+        concurrent = self.chat_max_ongoing_requests or (8 if self.chat_backend == "echo" else 1)
         return ChatRoleConfig(
             backend=self.chat_backend, model_path=self.chat_model_path,
             model_name="echo" if self.chat_backend == "echo" else self.chat_model_name,
-            n_ctx=self.chat_n_ctx, n_threads=self.chat_n_threads, num_cpus=self.chat_num_cpus,
-            num_gpus=self.chat_num_gpus, memory_bytes=self.chat_memory_bytes,
-            max_ongoing_requests=self.chat_max_ongoing_requests, num_replicas=self.chat_num_replicas)
+            n_ctx=self.chat_n_ctx, n_threads=self.chat_n_threads,
+            **self._replicas("chat", max_ongoing_requests=concurrent))
 
     def vision_role(self) -> VisionRoleConfig | None:
         """The Ray vision role; None when `vision_backend` is `none`."""
         if self.vision_backend == "none":
             return None
-        return VisionRoleConfig(
-            backend=self.vision_backend, model_path=self.vision_model_path, num_cpus=self.vision_num_cpus,
-            num_gpus=self.vision_num_gpus, memory_bytes=self.vision_memory_bytes,
-            max_ongoing_requests=self.vision_max_ongoing_requests, num_replicas=self.vision_num_replicas)
+        return VisionRoleConfig(backend=self.vision_backend, model_path=self.vision_model_path,
+                                **self._replicas("vision"))
+
+    def embed_role(self) -> EmbedRoleConfig | None:
+        """The Ray embed role; None when `embed_backend` is `none`."""
+        if self.embed_backend == "none":
+            return None
+        return EmbedRoleConfig(backend=self.embed_backend, model_path=self.embed_model_path,
+                               model_name=self.embed_model_name, **self._replicas("embed"))
+
+    def _replicas(self, role: str, **overrides: Any) -> dict[str, Any]:
+        """The `ReplicaConfig` fields of a role, from its `<role>_*` settings."""
+        scaling: AutoscalingSettings | None = getattr(self, f"{role}_autoscaling")
+        fields = {name: getattr(self, f"{role}_{name}") for name in
+                  ("num_cpus", "num_gpus", "memory_bytes", "max_ongoing_requests", "num_replicas")}
+        fields["autoscaling"] = Autoscaling(**scaling.model_dump()) if scaling else None
+        fields.update(overrides)
+        return fields
 
     def chat_lane(self) -> LaneStats:
-        """The chat lane as planners first see it: its capacity, and guesses until requests are measured.
-
-        A llama.cpp context generates one answer at a time, so a llama replica adds one to the capacity
-        whatever `max_ongoing_requests` queues on it; a hosted API takes `chat_cloud_capacity` at once.
-        """
+        """The primary chat model's lane as planners first see it: its capacity (at start; the inference
+        service admits by live replicas), and guesses of its speed until requests are measured."""
         if self.chat_backend == "openai":
             return LaneStats(lane="cloud:openai", local=False, capacity=self.chat_cloud_capacity,
                              time_to_first_token_s=1.0, tokens_per_s=50.0)
+        role = self.chat_role()
+        capacity = role.replicas_at_start * role.max_ongoing_requests
         if self.chat_backend == "echo":
-            return LaneStats(lane="local:chat", local=True,
-                             capacity=self.chat_num_replicas * self.chat_max_ongoing_requests,
-                             time_to_first_token_s=0.01, tokens_per_s=1000.0)
-        return LaneStats(lane="local:chat", local=True, capacity=self.chat_num_replicas,
-                         time_to_first_token_s=0.5, tokens_per_s=20.0)
+            return LaneStats(lane="local:chat", local=True, capacity=capacity, time_to_first_token_s=0.01,
+                             tokens_per_s=1000.0)
+        return LaneStats(lane="local:chat", local=True, capacity=capacity, time_to_first_token_s=0.5,
+                         tokens_per_s=20.0)
 
     def ray(self) -> RayConfig:
         return RayConfig(address=self.ray_address, num_cpus=self.ray_num_cpus,

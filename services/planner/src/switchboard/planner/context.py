@@ -35,6 +35,8 @@ from switchboard.core.wire import (
     Activation,
     AttachmentRef,
     ChatMessage,
+    EmbedRequest,
+    EmbedResult,
     ErrorInfo,
     HistoryMessage,
     HistoryWindow,
@@ -44,6 +46,7 @@ from switchboard.core.wire import (
     InferenceResult,
     LaneStats,
     MemoryValue,
+    ModelRequirements,
     Outcome,
     Reply,
     StepOutput,
@@ -130,9 +133,14 @@ class StepContext:
         return list(_output(result, HistoryWindow).messages)
 
     async def infer(self, messages: list[ChatMessage], *, max_tokens: int = 256, temperature: float = 0.7,
-                    stream: bool = True, tools: Sequence[ToolSpec] = ()) -> InferenceResult:
+                    stream: bool = True, tools: Sequence[ToolSpec] = (), model: str = "default",
+                    requires: ModelRequirements | None = None) -> InferenceResult:
+        """A chat completion on `model` (an alias such as `default`, `swift`, `plan`, or a catalog name); with
+        `requires`, on a model that meets the profile (the inference service fails it `no_qualified_model`
+        when none does). Token deltas stream to the activation's live channel unless `stream` is off."""
         request = InferenceRequest(messages=tuple(messages), max_tokens=max_tokens, temperature=temperature,
-                                   stream_to=self.activation.id if stream else None, tools=tuple(tools))
+                                   stream_to=self.activation.id if stream else None, tools=tuple(tools),
+                                   model=model, requires=requires)
         result = await self._remote_step(self._next_key("infer"), request)
         return _output(result, InferenceResult)
 
@@ -145,6 +153,11 @@ class StepContext:
         """What an image shows (the `vision` role): labels and/or a caption."""
         return _output(await self._remote_step(self._next_key("vision"), VisionRequest(image=image, top_k=top_k)),
                        VisionResult)
+
+    async def embed(self, texts: Sequence[str], *, model: str = "embed") -> EmbedResult:
+        """Unit-length vectors for `texts`, in order (the `embed` role)."""
+        return _output(await self._remote_step(self._next_key("embed"), EmbedRequest(model=model, texts=tuple(texts))),
+                       EmbedResult)
 
     async def tool_specs(self) -> list[ToolSpec]:
         """The tools this activation may call (callsystem ∩ channel config), as a model is shown them."""

@@ -6,7 +6,9 @@ from switchboard.core.errors import (
     BudgetExceeded,
     InferenceError,
     InvalidPayload,
+    LaneBackpressure,
     LaneFull,
+    NoQualifiedModel,
     RoleNotConfigured,
     Stale,
     StepTimeout,
@@ -25,6 +27,7 @@ _BUCKETS: tuple[tuple[type[SwitchboardError], Outcome], ...] = (
     (ToolError, Outcome.TOOL_FAILED),
     (InvalidPayload, Outcome.REJECTED_INPUT),
     (LaneFull, Outcome.RATE_LIMITED),
+    (LaneBackpressure, Outcome.RATE_LIMITED),
 )
 
 _TEXT = {
@@ -48,7 +51,7 @@ def user_text(outcome: Outcome, error: BaseException) -> str:
     if outcome == Outcome.SILENT:
         return ""
     code = error.code if isinstance(error, SwitchboardError) else "internal_error"
-    if isinstance(error, RoleNotConfigured):  # not a passing failure: trying again will not help
+    if isinstance(error, RoleNotConfigured | NoQualifiedModel):  # not a passing failure: trying again will not help
         return f"Sorry, {error.message}. (`{code}`)"
     if isinstance(error, BudgetExceeded):  # refused before starting: nothing was tried
         return f"Sorry, I'm too busy to answer in time right now. Please try again in a moment. (`{code}`)"

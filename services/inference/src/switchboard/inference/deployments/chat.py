@@ -16,7 +16,7 @@ from ray.serve import Application
 
 from switchboard.inference.deployments.config import ChatRoleConfig
 from switchboard.inference.deployments.engines import make_engine
-from switchboard.inference.deployments.placement import ray_actor_options
+from switchboard.inference.deployments.placement import serve_options
 from switchboard.inference.deployments.protocol import parse_chat_request
 
 CHAT_DEPLOYMENT_NAME = "ChatModel"
@@ -55,8 +55,4 @@ class ChatModel:
 
 def build_chat_app(config: ChatRoleConfig) -> Application:
     """The chat role's Serve application, sized from ``config``."""
-    return ChatModel.options(
-        num_replicas=config.num_replicas,
-        max_ongoing_requests=config.max_ongoing_requests,
-        ray_actor_options=ray_actor_options(config),
-    ).bind(config)
+    return ChatModel.options(**serve_options(config)).bind(config)

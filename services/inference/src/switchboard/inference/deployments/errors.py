@@ -85,6 +85,23 @@ class ModelLoadError(errors.InferenceError):
         return f"cannot load {self.role} model from {self.path}: {self.reason}"
 
 
+class ReplicaLost(errors.ModelUnavailable):
+    """The replica serving a request died (killed, out of memory, its node lost) before answering.
+
+    Retryable: model calls are pure, so the caller may run the request again on a replica Serve starts
+    in its place.
+    """
+
+    def __init__(self, role: str, cause: str) -> None:
+        Exception.__init__(self, role, cause)
+        self.role = role
+        self.cause = cause
+        self.message = str(self)
+
+    def __str__(self) -> str:
+        return f"the {self.role} replica serving the request was lost ({self.cause})"
+
+
 class DeployError(errors.InferenceError):
     """A Serve application did not become healthy (failed, or timed out)."""
 

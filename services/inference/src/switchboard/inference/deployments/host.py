@@ -2,10 +2,10 @@
 
 It starts (or joins) a Ray cluster, refuses placements that can never be
 satisfied, starts Serve without its HTTP proxy, deploys one application per
-configured role (chat, vision), waits (bounded) until they are healthy, then
-streams chat chunks and classifies images through Serve deployment handles.
-Everything above it (settings, the Celery bridge) can be tested with a fake
-that has the same methods.
+configured role (chat, vision, embed), waits (bounded) until they are healthy,
+then streams chat chunks, classifies images and embeds texts through Serve
+deployment handles. Everything above it (settings, the Celery bridge) can be
+tested with a fake that has the same methods.
 """
 
 from __future__ import annotations
@@ -20,72 +20,80 @@ from typing import Any
 import numpy as np
 import ray
 from ray import serve
-from ray.exceptions import RayTaskError
+from ray.exceptions import ActorUnavailableError, RayActorError, RayTaskError
 from ray.serve import Application
 from ray.serve.config import ProxyLocation
-from ray.serve.schema import ApplicationStatus, ApplicationStatusOverview
+from ray.serve.schema import ApplicationStatus, ApplicationStatusOverview, ReplicaState
 
 from switchboard.core.errors import ModelUnavailable, SwitchboardError
 from switchboard.inference.deployments.chat import build_chat_app
 from switchboard.inference.deployments.config import (
+    CHAT_ROLE,
+    EMBED_ROLE,
     VISION_ROLE,
     ChatRoleConfig,
+    EmbedRoleConfig,
     RayConfig,
     RoleConfig,
     VisionRoleConfig,
 )
-from switchboard.inference.deployments.errors import DeployError
+from switchboard.inference.deployments.embed import build_embed_app
+from switchboard.inference.deployments.errors import DeployError, ReplicaLost
 from switchboard.inference.deployments.placement import check_placement, check_roles_together, replica_resources
 from switchboard.inference.deployments.protocol import parse_chat_request
 from switchboard.inference.deployments.vision import build_vision_app
-from switchboard.inference.deployments.weights import resolve_model_path, resolve_vision_weights
+from switchboard.inference.deployments.weights import resolve_embed_model, resolve_model_path, resolve_vision_weights
 
 logger = logging.getLogger(__name__)
 
-CHAT_ROLE = "chat"
 _FAILED_STATUSES = (ApplicationStatus.DEPLOY_FAILED, ApplicationStatus.UNHEALTHY)
+# What Ray raises to a caller whose replica died (killed, out of memory, node lost) while it waited.
+_REPLICA_LOST = (RayActorError, ActorUnavailableError)
 
 
 class ModelHost:
-    """Owns the Serve applications of the model roles (chat, vision) for one service process.
+    """Owns the Serve applications of the model roles (chat, vision, embed) for one service process.
 
-    Either role may be None (a hosted chat API with a local vision model has
-    no chat role here), not both. ``start``/``shutdown`` are serialized by a
-    lock; ``stream_chat`` and ``classify`` may be called concurrently from
-    many threads once ``start`` has returned. ``app_name`` and
-    ``vision_app_name`` name the Serve applications (several hosts may share
-    one cluster with distinct names); ``start_timeout_s`` bounds ``start``'s
-    wait for the applications to become healthy.
+    Any role may be None (a hosted chat API with a local vision model has no
+    chat role here), not all of them. ``start``/``shutdown`` are serialized by
+    a lock; ``stream_chat``, ``classify`` and ``embed`` may be called
+    concurrently from many threads once ``start`` has returned. Each role's
+    Serve application is named ``app_prefix + role`` (several hosts may share
+    one cluster with distinct prefixes); ``start_timeout_s`` bounds
+    ``start``'s wait for the applications to become healthy.
     """
 
     def __init__(
         self,
         ray_config: RayConfig,
-        chat: ChatRoleConfig | None,
+        chat: ChatRoleConfig | None = None,
         vision: VisionRoleConfig | None = None,
+        embed: EmbedRoleConfig | None = None,
         *,
-        app_name: str = CHAT_ROLE,
-        vision_app_name: str = VISION_ROLE,
+        app_prefix: str = "",
         start_timeout_s: float = 120.0,
         poll_interval_s: float = 0.2,
     ) -> None:
-        if chat is None and vision is None:
-            raise ValueError("ModelHost needs a chat role, a vision role or both")
+        configs: dict[str, RoleConfig | None] = {CHAT_ROLE: chat, VISION_ROLE: vision, EMBED_ROLE: embed}
+        self._configs: dict[str, RoleConfig] = {role: config for role, config in configs.items() if config}
+        if not self._configs:
+            raise ValueError("ModelHost needs at least one of the chat, vision and embed roles")
         self._ray_config = ray_config
-        self._chat = chat
-        self._vision = vision
-        self._app_name = app_name
-        self._vision_app_name = vision_app_name
+        self._app_names = {role: app_prefix + role for role in self._configs}
         self._start_timeout_s = start_timeout_s
         self._poll_interval_s = poll_interval_s
         self._lock = threading.Lock()
         self._started = False
-        self._stream_handle: Any = None
-        self._vision_handle: Any = None
+        self._handles: dict[str, Any] = {}
         # What start() did, so shutdown() undoes exactly that and no more.
         self._connected_ray = False
         self._started_cluster = False
         self._deployed = False
+
+    @property
+    def roles(self) -> dict[str, RoleConfig]:
+        """The configured roles and their configs."""
+        return dict(self._configs)
 
     def __enter__(self) -> ModelHost:
         self.start()
@@ -118,19 +126,20 @@ class ModelHost:
 
         Thread-safe. Raises ``InvalidChatRequestError`` before calling Ray for a
         malformed request, ``RuntimeError`` if the host is not started or has
-        no chat role, and the replica's exception (wrapped by Ray, still an
-        instance of the original type) if generation fails. Closing the
-        iterator early cancels the Serve request.
+        no chat role, ``ReplicaLost`` (retryable: generation is pure) when the
+        replica died mid-answer, and the replica's exception (wrapped by Ray,
+        still an instance of the original type) if generation fails. Closing
+        the iterator early cancels the Serve request.
         """
-        handle = self._stream_handle
-        if handle is None:
-            raise RuntimeError("ModelHost has no started chat role: call start() before stream_chat()")
+        handle = self._handle(CHAT_ROLE).options(stream=True)
         parse_chat_request(request)
         response = handle.stream.remote(request)
         finished = False
         try:
             yield from response
             finished = True
+        except _REPLICA_LOST as exc:
+            raise ReplicaLost(CHAT_ROLE, type(exc).__name__) from None
         finally:
             if not finished:
                 response.cancel()
@@ -144,19 +153,31 @@ class ModelHost:
         within ``timeout_s`` (the request is cancelled), and the replica's own
         Switchboard error (``InvalidImage``) unwrapped from Ray's.
         """
-        handle = self._vision_handle
-        if handle is None:
-            raise RuntimeError("ModelHost has no started vision role: call start() before classify()")
-        response = handle.classify.remote(pixels, top_k, traceparent)
-        try:
-            return response.result(timeout_s=timeout_s)
-        except TimeoutError:
-            response.cancel()
-            raise ModelUnavailable(f"the vision model did not answer within {timeout_s:g} s") from None
-        except RayTaskError as exc:
-            if isinstance(exc.cause, SwitchboardError):
-                raise exc.cause from None  # its own message, not Ray's traceback text
-            raise
+        response = self._handle(VISION_ROLE).classify.remote(pixels, top_k, traceparent)
+        return _result(response, VISION_ROLE, timeout_s)
+
+    def embed(self, texts: list[str], *, traceparent: str | None = None,
+              timeout_s: float | None = None) -> tuple[np.ndarray, int]:
+        """``(vectors, max_tokens)`` for ``texts``: a float32 row of unit length per text, and the token
+        count past which a text's end was not read.
+
+        Thread-safe. Raises ``RuntimeError`` if the host is not started or has no embed role, and
+        ``ModelUnavailable`` (retryable) when no answer came within ``timeout_s`` or the replica died.
+        """
+        response = self._handle(EMBED_ROLE).embed.remote(list(texts), traceparent)
+        return _result(response, EMBED_ROLE, timeout_s)
+
+    def replicas(self) -> dict[str, int]:
+        """Running replicas per started role, as Serve reports them now (0 for a role being replaced)."""
+        if not self._started:
+            return {}
+        apps = serve.status().applications
+        counts: dict[str, int] = {}
+        for role, app_name in self._app_names.items():
+            app = apps.get(app_name)
+            deployments = app.deployments.values() if app is not None else ()
+            counts[role] = sum(d.replica_states.get(ReplicaState.RUNNING, 0) for d in deployments)
+        return counts
 
     def shutdown(self) -> None:
         """Undo ``start``: delete the apps (or all of Serve and Ray if we started the cluster).
@@ -170,14 +191,11 @@ class ModelHost:
 
     # -- start steps -------------------------------------------------------
 
-    def _roles(self) -> dict[str, tuple[str, RoleConfig]]:
-        """The configured roles: role name -> (Serve application name, config)."""
-        roles: dict[str, tuple[str, RoleConfig]] = {}
-        if self._chat is not None:
-            roles[CHAT_ROLE] = (self._app_name, self._chat)
-        if self._vision is not None:
-            roles[VISION_ROLE] = (self._vision_app_name, self._vision)
-        return roles
+    def _handle(self, role: str) -> Any:
+        handle = self._handles.get(role)
+        if handle is None:
+            raise RuntimeError(f"ModelHost has no started {role} role: call start() first")
+        return handle
 
     def _start_locked(self) -> None:
         began = time.monotonic()
@@ -189,11 +207,8 @@ class ModelHost:
         serve.start(proxy_location=ProxyLocation.Disabled)
         logger.info("Serve ready in %.1fs (HTTP proxy disabled)", time.monotonic() - began)
         began = time.monotonic()
-        handles = self._deploy()
-        logger.info("Serve apps %s healthy in %.1fs", sorted(handles), time.monotonic() - began)
-        if CHAT_ROLE in handles:
-            self._stream_handle = handles[CHAT_ROLE].options(stream=True)
-        self._vision_handle = handles.get(VISION_ROLE)
+        self._handles = self._deploy()
+        logger.info("Serve apps %s healthy in %.1fs", sorted(self._handles), time.monotonic() - began)
         self._started = True
 
     def _connect_ray(self) -> None:
@@ -219,11 +234,10 @@ class ModelHost:
 
     def _check_placement(self) -> None:
         nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
-        roles = {role: config for role, (_, config) in self._roles().items()}
-        for role, config in roles.items():
-            check_placement(role, replica_resources(config), config.num_replicas, nodes)
-        check_roles_together(roles, nodes)
-        for role, config in roles.items():
+        for role, config in self._configs.items():
+            check_placement(role, replica_resources(config), config.replicas_at_start, nodes)
+        check_roles_together(self._configs, nodes)
+        for role, config in self._configs.items():
             wanted, free = replica_resources(config), self._free_resources(config)
             if any(free[name] < amount for name, amount in wanted.items()):
                 # Not an error: busy resources free up. start() stays bounded anyway.
@@ -239,21 +253,23 @@ class ModelHost:
         # on a joined cluster the replica checks the path on its own node.
         if self._ray_config.address is not None:
             return
-        if self._chat is not None and self._chat.backend == "llama":
-            resolve_model_path(self._chat)
-        if self._vision is not None:
-            resolve_vision_weights(self._vision)
+        for config in self._configs.values():
+            if isinstance(config, ChatRoleConfig) and config.backend == "llama":
+                resolve_model_path(config)
+            elif isinstance(config, VisionRoleConfig):
+                resolve_vision_weights(config)
+            elif isinstance(config, EmbedRoleConfig):
+                resolve_embed_model(config)
 
     def _deploy(self) -> dict[str, Any]:
         """Deploy every role's application at once (replicas load in parallel); role -> handle."""
-        roles = self._roles()
-        targets = [serve.RunTarget(target=_build_app(config), name=app_name, route_prefix=None)
-                   for app_name, config in roles.values()]
+        roles = list(self._configs)
+        targets = [serve.RunTarget(target=_build_app(self._configs[role]), name=self._app_names[role],
+                                   route_prefix=None) for role in roles]
         self._deployed = True  # before the call: a half-done deploy still needs deleting
         # serve.run would wait for RUNNING with no bound; we wait ourselves.
         handles = serve.run_many(targets, wait_for_applications_running=False)
-        self._wait_until_running([app_name for app_name, _ in roles.values()],
-                                 time.monotonic() + self._start_timeout_s)
+        self._wait_until_running([self._app_names[role] for role in roles], time.monotonic() + self._start_timeout_s)
         return dict(zip(roles, handles, strict=True))
 
     def _wait_until_running(self, app_names: list[str], deadline: float) -> None:
@@ -270,7 +286,7 @@ class ModelHost:
             if not waiting:
                 return
             if time.monotonic() >= deadline:
-                free = self._free_resources(*(config for _, config in self._roles().values()))
+                free = self._free_resources(*self._configs.values())
                 raise DeployError(
                     waiting[0],
                     f"not running after {self._start_timeout_s:.0f}s; {_describe(apps.get(waiting[0]))}; "
@@ -285,12 +301,12 @@ class ModelHost:
         # Serve's 20 s graceful-shutdown timeout for a replica still pending
         # allocation: so skip serve.shutdown (ray.shutdown of a cluster we
         # started ends Serve too) and let the apps' deletion finish on its own.
-        self._stream_handle = self._vision_handle = None
+        self._handles = {}
         self._started = False
         if self._started_cluster and not after_failure:
             _quietly("serve.shutdown", serve.shutdown)
         elif self._deployed and not self._started_cluster:
-            for app_name, _ in self._roles().values():
+            for app_name in self._app_names.values():
                 _quietly(f"serve.delete({app_name!r})", serve.delete, app_name, _blocking=not after_failure)
         if self._connected_ray:
             _quietly("ray.shutdown", ray.shutdown)
@@ -298,7 +314,24 @@ class ModelHost:
 
 
 def _build_app(config: RoleConfig) -> Application:
-    return build_chat_app(config) if isinstance(config, ChatRoleConfig) else build_vision_app(config)
+    if isinstance(config, ChatRoleConfig):
+        return build_chat_app(config)
+    return build_vision_app(config) if isinstance(config, VisionRoleConfig) else build_embed_app(config)
+
+
+def _result(response: Any, role: str, timeout_s: float | None) -> Any:
+    """A unary Serve call's result, with Ray's failures turned into the project's typed errors."""
+    try:
+        return response.result(timeout_s=timeout_s)
+    except TimeoutError:
+        response.cancel()
+        raise ModelUnavailable(f"the {role} model did not answer within {timeout_s:g} s") from None
+    except RayTaskError as exc:
+        if isinstance(exc.cause, SwitchboardError):
+            raise exc.cause from None  # its own message, not Ray's traceback text
+        raise
+    except _REPLICA_LOST as exc:
+        raise ReplicaLost(role, type(exc).__name__) from None
 
 
 def _describe(app: ApplicationStatusOverview | None) -> str:

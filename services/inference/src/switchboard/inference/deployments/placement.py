@@ -10,6 +10,7 @@ never appear (autoscaling clusters that add GPU nodes on demand are out of scope
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from switchboard.inference.deployments.config import RoleConfig
 from switchboard.inference.deployments.errors import PlacementError
@@ -28,6 +29,23 @@ def ray_actor_options(config: RoleConfig) -> dict[str, float]:
     options: dict[str, float] = {"num_cpus": config.num_cpus, "num_gpus": config.num_gpus}
     if config.memory_bytes:
         options["memory"] = config.memory_bytes
+    return options
+
+
+def serve_options(config: RoleConfig) -> dict[str, Any]:
+    """The Serve deployment options of a role: its replicas (a count or an autoscaling range), how many
+    requests a replica takes at once, and what each replica reserves."""
+    options: dict[str, Any] = {"max_ongoing_requests": config.max_ongoing_requests,
+                               "ray_actor_options": ray_actor_options(config)}
+    if config.autoscaling is None:
+        options["num_replicas"] = config.num_replicas
+    else:
+        scaling = config.autoscaling
+        options["num_replicas"] = "auto"
+        options["autoscaling_config"] = {
+            "min_replicas": scaling.min_replicas, "max_replicas": scaling.max_replicas,
+            "initial_replicas": max(1, scaling.min_replicas),
+            "target_ongoing_requests": scaling.target_ongoing_requests}
     return options
 
 
@@ -59,7 +77,7 @@ def check_roles_together(roles: Mapping[str, RoleConfig], nodes: Iterable[Resour
     wanted: dict[str, float] = {}
     for config in roles.values():
         for resource, amount in replica_resources(config).items():
-            wanted[resource] = wanted.get(resource, 0.0) + amount * config.num_replicas
+            wanted[resource] = wanted.get(resource, 0.0) + amount * config.replicas_at_start
     for resource, amount in wanted.items():
         total = sum(node.get(resource, 0.0) for node in nodes)
         if total < amount:

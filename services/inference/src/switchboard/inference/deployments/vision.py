@@ -14,7 +14,7 @@ from ray import serve
 from ray.serve import Application
 
 from switchboard.inference.deployments.config import VisionRoleConfig
-from switchboard.inference.deployments.placement import ray_actor_options
+from switchboard.inference.deployments.placement import serve_options
 
 VISION_DEPLOYMENT_NAME = "VisionModel"
 
@@ -45,8 +45,4 @@ class VisionModel:
 
 def build_vision_app(config: VisionRoleConfig) -> Application:
     """The vision role's Serve application, sized from ``config``."""
-    return VisionModel.options(
-        num_replicas=config.num_replicas,
-        max_ongoing_requests=config.max_ongoing_requests,
-        ray_actor_options=ray_actor_options(config),
-    ).bind(config)
+    return VisionModel.options(**serve_options(config)).bind(config)

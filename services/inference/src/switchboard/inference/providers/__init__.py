@@ -1,4 +1,5 @@
-"""Drivers of hosted model APIs (no Ray): the chat and image roles, built as the settings ask."""
+"""Drivers of hosted model APIs (no Ray). Chat drivers are built per catalog model by `chat_models`; the
+image role's driver is built here, as the settings ask."""
 
 from __future__ import annotations
 
@@ -6,17 +7,8 @@ from switchboard.core.blobs import SyncBlobStore
 from switchboard.core.metrics import Metrics
 from switchboard.core.redis_client import connect_sync
 from switchboard.inference.images import ImageDriver, ImageGenerator
-from switchboard.inference.providers.openai_chat import OpenAIChat
 from switchboard.inference.providers.openai_images import OpenAIImages
 from switchboard.inference.settings import InferenceSettings
-
-
-def build_chat_driver(settings: InferenceSettings) -> OpenAIChat | None:
-    """The hosted chat driver `chat_backend` names; None for the Ray backends (`llama`, `echo`)."""
-    if settings.chat_backend == "openai":
-        return OpenAIChat(settings.chat_base_url, settings.chat_model_name, settings.chat_api_key,
-                          settings.chat_timeout_s)
-    return None
 
 
 def build_image_driver(settings: InferenceSettings) -> ImageDriver | None:
