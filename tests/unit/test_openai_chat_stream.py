@@ -9,8 +9,9 @@ import pytest
 
 from switchboard.core.errors import InferenceError, ModelUnavailable
 from switchboard.inference.deployments.protocol import parse_chat_request
-from switchboard.inference.providers.openai_chat import openai_message, openai_tool
+from switchboard.inference.providers.openai_chat import openai_message, openai_tool, openai_tool_choice
 from switchboard.inference.providers.openai_stream import UNPARSED_KEY, ChatStreamParser, parse_arguments
+from switchboard.inference.providers.tool_choice import read_tool_choice
 
 
 def data(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> str:
@@ -160,6 +161,15 @@ def test_messages_map_to_openai_format() -> None:
     assert openai_message({"role": "user", "content": "hi"}) == {"role": "user", "content": "hi"}
     assert openai_tool({"name": "now", "description": "the time", "parameters": {"type": "object"}}) == {
         "type": "function", "function": {"name": "now", "description": "the time", "parameters": {"type": "object"}}}
+
+
+@pytest.mark.parametrize(("choice", "sent"), [
+    ("auto", "auto"), ("none", "none"), ("required", "required"), ("any", "required"),
+    ("now", {"type": "function", "function": {"name": "now"}})])
+def test_tool_choice_maps_to_openai_format(choice: str, sent: str | dict[str, Any]) -> None:
+    read = read_tool_choice({"tool_choice": choice, "tools": [{"name": "now"}]})
+
+    assert read is not None and openai_tool_choice(read) == sent
 
 
 def test_local_engines_read_tool_turns_as_text() -> None:

@@ -8,6 +8,11 @@ superseded) closes the HTTP response, which ends generation at the provider.
 Errors are typed by what a retry could do: rate limits, server errors, timeouts and unreachable hosts are
 `ModelUnavailable` (retryable); a refused request is `InferenceError` with the provider's own message. The
 API key travels in a header only, and is scrubbed from any provider text that reaches an error.
+
+A request whose connection is closed before any of the response arrived is sent once more: a pooled
+keep-alive connection can be closed by the server just as it is reused (llama-cpp-python's server does so
+after an empty 200 stream), which says nothing about the server. Nothing is re-sent once a response began,
+nor after a timeout or an error status.
 """
 
 from __future__ import annotations
@@ -55,11 +60,14 @@ class ChatHttp:
                params: Mapping[str, str] | None = None) -> Generator[dict[str, Any], None, None]:
         """POST `body` (JSON) to `path` and yield the parser's chunks; raises `ModelUnavailable` or `InferenceError`."""
         try:
-            with self._client.stream("POST", path, json=body, params=params) as response:
+            response = self._send(self._client.build_request("POST", path, json=body, params=params))
+            try:
                 if response.status_code >= 400:
                     response.read()  # a streamed response's error body must be read before it is parsed
                 raise_for_provider_status(response, PROVIDER, self._secret)
                 yield from self._chunks(response, parser)
+            finally:
+                response.close()
         except httpx.TimeoutException:
             waited = self._client.timeout.read
             raise ModelUnavailable(f"{PROVIDER} did not answer within {waited:g} s") from None
@@ -68,6 +76,19 @@ class ChatHttp:
 
     def close(self) -> None:
         self._client.close()
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        """The response, its headers read and its body not yet; sent a second time if the connection was
+        closed before any response came (see module)."""
+        try:
+            return self._client.send(request, stream=True)
+        except (httpx.RemoteProtocolError, httpx.ReadError):
+            # Raised here, before the status line and headers were read, these mean the connection was
+            # closed or reset without an answer (or, rarely, with a garbled one): nothing reached the caller,
+            # so one more try cannot repeat any output. A timeout is `TimeoutException`, never one of these.
+            # The pool has dropped that connection, so the second try goes out on another; its failure is
+            # the caller's `ModelUnavailable`.
+            return self._client.send(request, stream=True)
 
     def _chunks(self, response: httpx.Response, parser: StreamParser) -> Generator[dict[str, Any], None, None]:
         try:

@@ -5,10 +5,12 @@ Implements the bridge's `ChatModel` protocol without Ray: `stream_chat(request)`
 carrying finish reason, token usage, model and any tool calls (see `openai_stream`). Closing the generator
 early (the bridge does when an activation is superseded) closes the HTTP response, which ends generation.
 
-An optional `tool_choice` in the request ("auto", "none", "required" or its alias "any", or a tool's name)
-becomes OpenAI's `tool_choice`; it is sent only with tools, as OpenAI refuses it without. Naming a tool
-forces that call, which is how small local models (llama-cpp-python's server) answer with one at all:
-its `chatml-function-calling` format cannot stream an "auto" choice that lands on a tool.
+An optional `tool_choice` in the request ("auto", "none", "required" or its alias "any", or a tool's name),
+read as for every hosted driver (`tool_choice`), becomes OpenAI's `tool_choice`; it is sent only with tools,
+as OpenAI refuses it without, and a name that is not offered is refused before anything is sent (OpenAI
+would answer 400, llama-cpp-python's server a 200 with an empty stream). Naming a tool forces that call,
+which is how small local models (llama-cpp-python's server) answer with one at all: its
+`chatml-function-calling` format cannot stream an "auto" choice that lands on a tool.
 
 Errors are typed by what a retry could do, like the image driver: rate limits, server errors, timeouts
 and unreachable hosts are `ModelUnavailable` (retryable); a refused request is `InferenceError` with the
@@ -23,11 +25,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from switchboard.core.errors import InferenceError
 from switchboard.inference.providers.chat_http import ChatHttp
 from switchboard.inference.providers.openai_stream import ChatStreamParser
-
-TOOL_CHOICE_MODES = {"auto": "auto", "none": "none", "required": "required", "any": "required"}
+from switchboard.inference.providers.tool_choice import ToolChoice, read_tool_choice
 
 
 class OpenAIChat:
@@ -57,8 +57,8 @@ class OpenAIChat:
             body["seed"] = request["seed"]
         if request.get("tools"):
             body["tools"] = [openai_tool(tool) for tool in request["tools"]]
-            if request.get("tool_choice"):
-                body["tool_choice"] = openai_tool_choice(request["tool_choice"], request["tools"])
+            if choice := read_tool_choice(request):
+                body["tool_choice"] = openai_tool_choice(choice)
         return body
 
 
@@ -80,11 +80,8 @@ def openai_tool(tool: dict[str, Any]) -> dict[str, Any]:
                                              "parameters": tool.get("parameters") or {"type": "object"}}}
 
 
-def openai_tool_choice(choice: str, tools: list[dict[str, Any]]) -> str | dict[str, Any]:
-    """A mode, or the named tool forced; a name that is not offered is refused here, not left to the server
-    (OpenAI answers 400, llama-cpp-python's server a 200 with an empty stream)."""
-    if mode := TOOL_CHOICE_MODES.get(choice):
-        return mode
-    if all(tool["name"] != choice for tool in tools):
-        raise InferenceError(f"tool_choice {choice!r} names no tool offered in this request")
-    return {"type": "function", "function": {"name": choice}}
+def openai_tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
+    """A mode as OpenAI spells it, or the named tool forced."""
+    if choice.mode == "tool":
+        return {"type": "function", "function": {"name": choice.name}}
+    return choice.mode
