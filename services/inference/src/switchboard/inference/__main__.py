@@ -1,6 +1,6 @@
 """`python -m switchboard.inference`: start the model roles (chat on Ray Serve or a hosted API, vision and
-embed on Ray Serve; a Ray cluster is started or joined here when a role needs one), the hosted drivers of
-the model catalog and the image role, then run the bridge."""
+embed on Ray Serve, image on Ray Serve or a hosted API; a Ray cluster is started or joined here when a role
+needs one), the hosted drivers of the model catalog, then run the bridge."""
 
 from __future__ import annotations
 
@@ -54,7 +54,8 @@ def main() -> None:
         lane.publish()
         bridge = InferenceBridge(
             chat, client, metrics, settings.live_interval_s, settings.trace_content,
-            images=build_image_generator(settings, metrics), vision=build_vision_recognizer(settings, host, metrics),
+            images=build_image_generator(settings, metrics, host),
+            vision=build_vision_recognizer(settings, host, metrics),
             embedder=build_embedder(settings, host, metrics), lane=lane,
             admission=_admission(settings, host, client, metrics))
         app = make_celery(settings, "switchboard-inference")
@@ -71,10 +72,10 @@ def _start_host(settings: InferenceSettings) -> ModelHost | None:
     file is missing, or a role does not become healthy: a start failure, never a replica left pending.
     """
     chat = settings.chat_role() if settings.chat_backend != "openai" else None
-    vision, embed = settings.vision_role(), settings.embed_role()
-    if chat is None and vision is None and embed is None:
+    vision, embed, image = settings.vision_role(), settings.embed_role(), settings.image_role()
+    if chat is None and vision is None and embed is None and image is None:
         return None
-    host = ModelHost(settings.ray(), chat, vision, embed)
+    host = ModelHost(settings.ray(), chat, vision, embed, image=image)
     try:
         host.start()
     except SwitchboardError as exc:

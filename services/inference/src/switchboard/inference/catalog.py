@@ -1,7 +1,8 @@
 """The model catalog of one inference service, built from its settings (see `resolver` for how it is used).
 
-Local entries are the Ray roles this service runs; hosted entries are the primary chat model when
-`chat_backend=openai`, the image model when `image_backend=openai`, and every model in `SWITCHBOARD_MODELS`.
+Local entries are the Ray roles this service runs (the image model among them when `image_backend=diffusers`);
+hosted entries are the primary chat model when `chat_backend=openai`, the image model when
+`image_backend=openai`, and every model in `SWITCHBOARD_MODELS`.
 The standard aliases point at the primary model of each role unless `SWITCHBOARD_MODEL_ALIASES` says
 otherwise. What a model can do is declared here, not guessed: the local llama.cpp and echo engines stream
 text but cannot call tools; hosted chat APIs do both.
@@ -29,6 +30,14 @@ def primary_chat(settings: InferenceSettings) -> ModelEntry:
                       capabilities=STREAM_ONLY, context_tokens=role.n_ctx)
 
 
+def primary_image(settings: InferenceSettings) -> ModelEntry:
+    """The image model `image_backend` configures (not `none`): the target of `image` by default. A local
+    pipeline's lane is `local:image`, sized by the image role's live replicas like any Ray role."""
+    name = settings.image_model_name()
+    provider = LOCAL_PROVIDER if settings.image_backend == "diffusers" else PRIMARY_PROVIDER
+    return ModelEntry(name=name, role="image", provider=provider, provider_model=name)
+
+
 def build_catalog(settings: InferenceSettings) -> ModelCatalog:
     """Every model this service can run, and the aliases; raises `ConfigError` for an inconsistent one."""
     chat = primary_chat(settings)
@@ -42,10 +51,9 @@ def build_catalog(settings: InferenceSettings) -> ModelCatalog:
         entries.append(ModelEntry(name=embed.model_name, role="embed", provider=LOCAL_PROVIDER,
                                   provider_model=embed.model_name, context_tokens=256))
         aliases["embed"] = embed.model_name
-    if settings.image_backend == "openai":
-        entries.append(ModelEntry(name=settings.image_model, role="image", provider=PRIMARY_PROVIDER,
-                                  provider_model=settings.image_model))
-        aliases["image"] = settings.image_model
+    if settings.image_backend != "none":
+        entries.append(primary_image(settings))
+        aliases["image"] = settings.image_model_name()
     for model in settings.models:
         entries.append(ModelEntry(name=model.name, role=model.role, provider=model.provider,
                                   provider_model=model.model or model.name, capabilities=model.capabilities,

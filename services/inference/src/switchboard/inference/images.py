@@ -4,6 +4,9 @@ A driver returns raw image bytes. The generator accepts only PNG, JPEG or WebP f
 stores each as a content-addressed blob (`sb:blob:<sha256>`, SET NX, like `BlobStore`) and returns an
 `ImageResult` of `AttachmentRef`s the planner can hand to the gateway. One GenAI span (`generate_image
 <model>`) covers the call; the prompt stays out of it unless content tracing is on.
+
+Drivers: a hosted Images API (`providers.openai_images`), or the image role's own Ray Serve deployment
+(`DeploymentImages` over `ModelHost.generate_images`), which the generator treats like any provider.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from opentelemetry.trace import SpanKind
 from switchboard.core.blobs import SyncBlobStore
 from switchboard.core.errors import InferenceError
 from switchboard.core.metrics import Metrics
+from switchboard.core.tracing import inject_context
 from switchboard.core.tracing import tracer as switchboard_tracer
 from switchboard.core.wire import AttachmentRef, ImageRequest, ImageResult, StepRequest
 from switchboard.inference.image_headers import ImageInfo, NotAnImage, read_image_header
+from switchboard.inference.resolver import LOCAL_PROVIDER
 
 IMAGE_ROLE = "image"
 PROVIDER_HOP = "image_provider"  # hop label of the provider call's latency
@@ -42,6 +47,34 @@ class ImageDriver(Protocol):
     provider: str  # `gen_ai.provider.name` on the span
 
     def generate(self, request: ImageRequest) -> GeneratedImages: ...
+
+
+class ImageDeployment(Protocol):
+    """What `DeploymentImages` needs from the image role's deployment (`ModelHost` has it)."""
+
+    def generate_images(self, prompt: str, width: int, height: int, count: int, seed: int | None, *,
+                        traceparent: str | None = None, timeout_s: float | None = None) -> list[bytes]: ...
+
+
+class DeploymentImages:
+    """An `ImageDriver` over the local image deployment: the request's size, count and seed go to the
+    pipeline as they are, and its PNG files come back to the generator's checks like a provider's.
+
+    A replica that does not answer within `timeout_s`, or dies, is `ModelUnavailable` (retryable).
+    """
+
+    provider = LOCAL_PROVIDER
+
+    def __init__(self, deployment: ImageDeployment, model: str, timeout_s: float) -> None:
+        self.model = model
+        self._deployment = deployment
+        self._timeout_s = timeout_s
+
+    def generate(self, request: ImageRequest) -> GeneratedImages:
+        files = self._deployment.generate_images(request.prompt, request.width, request.height, request.count,
+                                                 request.seed, traceparent=inject_context().get("traceparent"),
+                                                 timeout_s=self._timeout_s)
+        return GeneratedImages(images=tuple(files), model=self.model)
 
 
 class ImageGenerator:

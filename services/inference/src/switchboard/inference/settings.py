@@ -9,6 +9,11 @@ PyTorch) and with `openai` (a hosted-API deployment that runs no Ray). Set expli
 model runs where its resources are declared and checked. The embed role (text embeddings,
 `SWITCHBOARD_EMBED_BACKEND=sentence-transformers`) is off unless asked for.
 
+The image role (`SWITCHBOARD_IMAGE_BACKEND`): `none` refuses image requests; `openai` calls a hosted
+OpenAI-compatible Images API; `diffusers` runs a diffusers text-to-image pipeline on Ray Serve from the
+`save_pretrained` directory `SWITCHBOARD_IMAGE_MODEL_PATH` names (required: there is no packaged default and
+nothing is downloaded), on one GPU per replica unless `SWITCHBOARD_IMAGE_NUM_GPUS=0`.
+
 Each Ray role takes its resources per replica (`*_NUM_CPUS`, `*_NUM_GPUS`, `*_MEMORY_BYTES`), its
 `*_MAX_ONGOING_REQUESTS`, and either a fixed `*_NUM_REPLICAS` or `*_AUTOSCALING` as JSON
 (`{"min_replicas": 1, "max_replicas": 4, "target_ongoing_requests": 1}`).
@@ -34,6 +39,8 @@ from switchboard.inference.deployments.config import (
     Autoscaling,
     ChatRoleConfig,
     EmbedRoleConfig,
+    ImageDtype,
+    ImageRoleConfig,
     RayConfig,
     VisionRoleConfig,
 )
@@ -103,14 +110,28 @@ class InferenceSettings(ServiceSettings):
     # Deltas are cumulative; publishing every ~0.1 s instead of every token keeps pub/sub traffic small.
     live_interval_s: float = Field(default=0.1, ge=0)
     # The image role: "none" refuses image requests with RoleNotConfigured; "openai" calls an
-    # OpenAI-compatible Images API (`POST {image_base_url}/images/generations`).
-    image_backend: Literal["none", "openai"] = "none"
+    # OpenAI-compatible Images API (`POST {image_base_url}/images/generations`); "diffusers" runs the
+    # pipeline in `image_model_path` on Ray Serve (a GPU per replica by default).
+    image_backend: Literal["none", "openai", "diffusers"] = "none"
     image_base_url: str = "https://api.openai.com/v1"
-    image_model: str = "dall-e-3"
+    image_model: str | None = Field(default=None, description="None: dall-e-3 (openai), the directory's name "
+                                                              "(diffusers)")
     image_api_key: SecretStr | None = Field(default=None, description="sent as a bearer token; never logged")
     image_timeout_s: float = Field(default=60.0, gt=0)
     image_max_bytes: int = Field(default=8 * 2**20, ge=1024)
     image_retention_s: int = Field(default=7 * 24 * 3600, ge=60, description="how long generated images stay")
+    image_model_path: Path | None = Field(default=None, description="diffusers: a save_pretrained pipeline "
+                                                                    "directory; required, never downloaded")
+    image_num_cpus: float = Field(default=1.0, ge=0, description="per replica; also its PyTorch thread count")
+    image_num_gpus: float = Field(default=1.0, ge=0, description="0 runs the pipeline on CPU (slowly)")
+    image_memory_bytes: int | None = None
+    # A pipeline draws one batch at a time: more would only queue inside the replica.
+    image_max_ongoing_requests: int = Field(default=1, ge=1)
+    image_num_replicas: int = Field(default=1, ge=1)
+    image_autoscaling: AutoscalingSettings | None = None
+    image_steps: int = Field(default=25, ge=1, description="denoising steps per picture")
+    image_guidance_scale: float = Field(default=7.5, ge=0, description="classifier-free guidance; <= 1 is off")
+    image_dtype: ImageDtype | None = Field(default=None, description="None: float16 on GPU, float32 on CPU")
     # The vision role (see the module docstring for the default, which follows chat_backend).
     vision_backend: Literal["none", "efficientnet"] = "none"
     vision_model_path: Path | None = Field(default=None, description="a .pth state dict; None: the packaged one")
@@ -161,6 +182,13 @@ class InferenceSettings(ServiceSettings):
         return self
 
     @model_validator(mode="after")
+    def _local_images_need_a_pipeline(self) -> Self:
+        if self.image_backend == "diffusers" and self.image_model_path is None:
+            raise ValueError("image_backend=diffusers needs image_model_path (SWITCHBOARD_IMAGE_MODEL_PATH): a "
+                             "diffusers pipeline directory written by save_pretrained; none is downloaded")
+        return self
+
+    @model_validator(mode="after")
     def _providers_are_named(self) -> Self:
         for model in self.models:
             if model.provider not in self.providers:
@@ -190,6 +218,21 @@ class InferenceSettings(ServiceSettings):
             return None
         return EmbedRoleConfig(backend=self.embed_backend, model_path=self.embed_model_path,
                                model_name=self.embed_model_name, **self._replicas("embed"))
+
+    def image_role(self) -> ImageRoleConfig | None:
+        """The Ray image role; None unless `image_backend` is `diffusers`."""
+        if self.image_backend != "diffusers" or self.image_model_path is None:
+            return None
+        return ImageRoleConfig(backend="diffusers", model_path=self.image_model_path,
+                               model_name=self.image_model or "", num_inference_steps=self.image_steps,
+                               guidance_scale=self.image_guidance_scale, dtype=self.image_dtype,
+                               **self._replicas("image"))
+
+    def image_model_name(self) -> str:
+        """The image model's name in the catalog and on spans: `image_model`, else the backend's default."""
+        if self.image_backend == "diffusers" and (role := self.image_role()) is not None:
+            return role.model_name
+        return self.image_model or "dall-e-3"
 
     def _replicas(self, role: str, **overrides: Any) -> dict[str, Any]:
         """The `ReplicaConfig` fields of a role, from its `<role>_*` settings."""

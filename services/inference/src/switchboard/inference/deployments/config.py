@@ -1,4 +1,4 @@
-"""Configuration of the model layer: the Ray cluster and the model roles (chat, vision, embed).
+"""Configuration of the model layer: the Ray cluster and the model roles (chat, vision, embed, image).
 
 Plain frozen dataclasses with no behaviour beyond light validation, so the
 settings layer can build them and tests can compare them without Ray. Every
@@ -21,6 +21,11 @@ VisionBackend = Literal["efficientnet"]
 _VISION_BACKENDS: frozenset[str] = frozenset({"efficientnet"})
 EmbedBackend = Literal["sentence-transformers"]
 _EMBED_BACKENDS: frozenset[str] = frozenset({"sentence-transformers"})
+IMAGE_ROLE = "image"
+ImageBackend = Literal["diffusers"]
+_IMAGE_BACKENDS: frozenset[str] = frozenset({"diffusers"})
+ImageDtype = Literal["float16", "bfloat16", "float32"]
+_IMAGE_DTYPES: frozenset[str] = frozenset({"float16", "bfloat16", "float32"})
 
 
 @dataclass(frozen=True)
@@ -171,7 +176,69 @@ class EmbedRoleConfig(ReplicaConfig):
         return max(1, int(self.num_cpus))
 
 
-RoleConfig = ChatRoleConfig | VisionRoleConfig | EmbedRoleConfig
+@dataclass(frozen=True, kw_only=True)
+class ImageRoleConfig(ReplicaConfig):
+    """How the image role (text-to-image generation) is served.
+
+    ``backend="diffusers"`` runs a diffusers text-to-image pipeline loaded from ``model_path``, a directory
+    written by ``save_pretrained`` (``model_index.json`` and one folder per component). There is no packaged
+    default: every usable pipeline is gigabytes, and the role never downloads one, so the path is required.
+    ``model_name`` (the catalog's name for it) defaults to the directory's name.
+
+    A replica runs on the GPU when ``num_gpus > 0``, which is the default: on CPU a real pipeline takes
+    minutes per picture. ``dtype=None`` picks float16 on the GPU (half the memory, same pictures) and
+    float32 on the CPU (where half precision is slow or unsupported). A pipeline's scheduler keeps state
+    while it generates, so a replica draws one batch at a time; ``max_ongoing_requests`` defaults to 1 so
+    Serve queues a request for an idle replica instead of stacking it behind a busy one.
+    """
+
+    num_gpus: float = 1.0
+    max_ongoing_requests: int = 1
+    backend: ImageBackend = "diffusers"
+    model_path: Path
+    model_name: str = ""
+    num_inference_steps: int = 25
+    guidance_scale: float = 7.5
+    dtype: ImageDtype | None = None
+
+    def __post_init__(self) -> None:
+        if self.backend not in _IMAGE_BACKENDS:
+            raise ValueError(f"image backend must be one of {sorted(_IMAGE_BACKENDS)}, got {self.backend!r}")
+        if self.model_path is None:
+            raise ValueError("the image role needs model_path: a diffusers pipeline directory (save_pretrained)")
+        super().__post_init__()
+        if not self.model_name:
+            object.__setattr__(self, "model_name", self.model_path.name or str(self.model_path))
+        if self.num_inference_steps < 1:
+            raise ValueError(f"image role num_inference_steps must be >= 1, got {self.num_inference_steps}")
+        if self.guidance_scale < 0:
+            raise ValueError(f"image role guidance_scale must be >= 0, got {self.guidance_scale}")
+        if self.dtype is not None and self.dtype not in _IMAGE_DTYPES:
+            raise ValueError(f"image role dtype must be one of {sorted(_IMAGE_DTYPES)} or None, got {self.dtype!r}")
+
+    @property
+    def role_name(self) -> str:
+        return IMAGE_ROLE
+
+    @property
+    def device(self) -> str:
+        """Where a replica runs the pipeline: the GPU it reserved, else the CPU."""
+        return "cuda" if self.num_gpus > 0 else "cpu"
+
+    @property
+    def torch_dtype(self) -> ImageDtype:
+        """The weights' precision: ``dtype``, or float16 on the GPU and float32 on the CPU."""
+        if self.dtype is not None:
+            return self.dtype
+        return "float16" if self.num_gpus > 0 else "float32"
+
+    @property
+    def num_threads(self) -> int:
+        """PyTorch threads per replica: what the replica reserved, at least one."""
+        return max(1, int(self.num_cpus))
+
+
+RoleConfig = ChatRoleConfig | VisionRoleConfig | EmbedRoleConfig | ImageRoleConfig
 
 
 @dataclass(frozen=True)

