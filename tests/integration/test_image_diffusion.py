@@ -41,6 +41,7 @@ from switchboard.inference.images import ImageGenerator
 from switchboard.inference.providers import build_image_driver
 from switchboard.inference.settings import InferenceSettings
 from tests.support.echo_chat import EchoChat
+from tests.support.ray_hosts import started
 from tests.support.steps import run_step
 from tests.support.tiny_diffusion import build_tiny_pipeline
 
@@ -57,16 +58,11 @@ def pipeline_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def image_host(pipeline_dir: Path) -> Iterator[ModelHost]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("RAY_AUTH_MODE", "disabled")
-        config = ImageRoleConfig(model_path=pipeline_dir, num_gpus=0, num_cpus=SMALL_CPU,
-                                 num_inference_steps=STEPS)
-        host = ModelHost(RayConfig(), image=config, app_prefix=PREFIX, start_timeout_s=120)
-        try:
-            host.start()
-            yield host
-        finally:
-            host.shutdown()
+    config = ImageRoleConfig(model_path=pipeline_dir, num_gpus=0, num_cpus=SMALL_CPU,
+                             num_inference_steps=STEPS)
+    host = ModelHost(RayConfig(), image=config, app_prefix=PREFIX, start_timeout_s=120)
+    with started(host):
+        yield host
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from switchboard.inference.deployments.errors import (
 )
 from switchboard.inference.deployments.host import ModelHost
 from tests.conftest import wait_until
+from tests.support.ray_hosts import started
 
 SMALL_CPU = 0.25  # beside the llama replica's 1 CPU on a 2-CPU cluster
 FAST_FAIL_S = 5.0  # "within a few seconds": placement and local file checks
@@ -64,15 +65,10 @@ def assert_well_formed(chunks: list[dict]) -> tuple[str, dict]:
 
 @pytest.fixture(scope="module")
 def llama_host() -> Iterator[ModelHost]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("RAY_AUTH_MODE", "disabled")
-        host = ModelHost(RayConfig(), ChatRoleConfig(), app_prefix="test-llama-", start_timeout_s=60)
-        try:
-            host.start()
-            yield host
-        finally:
-            host.shutdown()
-            host.shutdown()  # idempotent
+    host = ModelHost(RayConfig(), ChatRoleConfig(), app_prefix="test-llama-", start_timeout_s=60)
+    with started(host):
+        yield host
+    host.shutdown()  # idempotent
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ from switchboard.inference.deployments.host import ModelHost
 from switchboard.inference.embeddings import build_embedder
 from switchboard.inference.settings import InferenceSettings
 from tests.conftest import wait_until
+from tests.support.ray_hosts import started
 from tests.support.steps import run_step
 
 PREFIX = "roles-"
@@ -47,14 +48,9 @@ EMBED = EmbedRoleConfig(num_cpus=1, autoscaling=Autoscaling(min_replicas=1, max_
 
 @pytest.fixture(scope="module")
 def host() -> Iterator[ModelHost]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("RAY_AUTH_MODE", "disabled")
-        host = ModelHost(RayConfig(), chat=CHAT, embed=EMBED, app_prefix=PREFIX, start_timeout_s=120)
-        try:
-            host.start()
-            yield host
-        finally:
-            host.shutdown()
+    host = ModelHost(RayConfig(), chat=CHAT, embed=EMBED, app_prefix=PREFIX, start_timeout_s=120)
+    with started(host):
+        yield host
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ from switchboard.inference.settings import InferenceSettings
 from switchboard.inference.vision import build_vision_recognizer
 from tests.conftest import wait_until
 from tests.support.echo_chat import EchoChat
+from tests.support.ray_hosts import started
 from tests.support.steps import run_step
 
 IMAGES = Path(__file__).parents[1] / "fixtures" / "images"
@@ -50,14 +51,9 @@ SMALL_CPU = 0.25  # joining hosts ask for little, so they fit beside the module'
 
 @pytest.fixture(scope="module")
 def vision_host() -> Iterator[ModelHost]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("RAY_AUTH_MODE", "disabled")
-        host = ModelHost(RayConfig(), vision=VisionRoleConfig(), app_prefix="test-", start_timeout_s=90)
-        try:
-            host.start()
-            yield host
-        finally:
-            host.shutdown()
+    host = ModelHost(RayConfig(), vision=VisionRoleConfig(), app_prefix="test-", start_timeout_s=90)
+    with started(host):
+        yield host
 
 
 @pytest.fixture

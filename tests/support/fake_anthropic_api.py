@@ -29,19 +29,13 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.fake_http import FakeHandler, LocalFake, RecordedRequest, error_body
+from tests.support.fake_http import Failure, FakeHandler, LocalFake, RecordedRequest, error_body
 from tests.support.sse_replay import end_stream, hold_stream, send_event, split_text, start_stream, word_pieces
 
 MESSAGES_PATH = "/v1/messages"
 MODEL = "claude-fake-1"
 API_KEY = "sk-ant-fake-0123456789"
 PING = 'event: ping\ndata: {"type": "ping"}\n\n'
-
-
-@dataclass(frozen=True)
-class _Failure:
-    status: int
-    body: bytes
 
 
 @dataclass(frozen=True)
@@ -67,7 +61,7 @@ class FakeAnthropicApi(LocalFake):
         self.model = model
         self.api_key = api_key
         self.client_left = threading.Event()
-        self._queued: list[_Script | _Failure] = []
+        self._queued: list[_Script | Failure] = []
 
     @property
     def url(self) -> str:
@@ -89,11 +83,11 @@ class FakeAnthropicApi(LocalFake):
     def fail_next(self, status: int, body: dict | str | bytes | None = None) -> None:
         """Answer the next request with `status` and `body` (a dict is sent as JSON), not a stream."""
         with self._lock:
-            self._queued.append(_Failure(status, error_body(status, body)))
+            self._queued.append(Failure(status, error_body(status, body)))
 
     def _serve(self, handler: FakeHandler, request: RecordedRequest) -> None:
         answer = self._answer(request)
-        if isinstance(answer, _Failure):
+        if isinstance(answer, Failure):
             handler.send_json(answer.status, answer.body)
             return
         events = [_sse(event) for event in self.events(answer, request.body)]
@@ -111,7 +105,7 @@ class FakeAnthropicApi(LocalFake):
             send_event(handler, event)
         end_stream(handler)
 
-    def _answer(self, request: RecordedRequest) -> _Script | _Failure:
+    def _answer(self, request: RecordedRequest) -> _Script | Failure:
         if request.method != "POST" or request.path != MESSAGES_PATH:
             return _refusal(404, "not_found_error", f"Not found: {request.path}")
         if request.headers.get("x-api-key") != self.api_key:
@@ -188,8 +182,8 @@ def _blocks_problem(number: int, blocks: list[dict[str, Any]], asked: set[str]) 
     return None
 
 
-def _refusal(status: int, kind: str, message: str) -> _Failure:
-    return _Failure(status, json.dumps(anthropic_error(kind, message)).encode())
+def _refusal(status: int, kind: str, message: str) -> Failure:
+    return Failure(status, json.dumps(anthropic_error(kind, message)).encode())
 
 
 def _sse(data: dict[str, Any]) -> str:

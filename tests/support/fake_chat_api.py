@@ -22,16 +22,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.fake_http import FakeHandler, LocalFake, RecordedRequest, error_body
+from tests.support.fake_http import Failure, FakeHandler, LocalFake, RecordedRequest, error_body
 
 COMPLETIONS_PATH = "/v1/chat/completions"
 MODEL = "fake-chat-1"
-
-
-@dataclass(frozen=True)
-class _Failure:
-    status: int
-    body: bytes
 
 
 @dataclass(frozen=True)
@@ -49,7 +43,7 @@ class FakeChatApi(LocalFake):
         super().__init__(self._serve, "fake-chat-api")
         self.model = model
         self.client_left = threading.Event()
-        self._queued: list[_Script | _Failure] = []
+        self._queued: list[_Script | Failure] = []
 
     def script(self, text: str = "", tool_calls: list[dict[str, Any]] | None = None, hold: bool = False) -> None:
         """Queue the next answer: `text`, and/or `tool_calls` as `[{"name", "arguments": dict | str}]`.
@@ -64,11 +58,11 @@ class FakeChatApi(LocalFake):
     def fail_next(self, status: int, body: dict | str | bytes | None = None) -> None:
         """Answer the next request with `status` and `body` (a dict is sent as JSON), not a stream."""
         with self._lock:
-            self._queued.append(_Failure(status, error_body(status, body)))
+            self._queued.append(Failure(status, error_body(status, body)))
 
     def _serve(self, handler: FakeHandler, request: RecordedRequest) -> None:
         answer = self._answer(request)
-        if isinstance(answer, _Failure):
+        if isinstance(answer, Failure):
             handler.send_json(answer.status, answer.body)
         elif answer.hold:
             self._send_and_hold(handler, self.events(answer, request.body)[:2])
@@ -84,10 +78,10 @@ class FakeChatApi(LocalFake):
         except OSError:
             self.client_left.set()
 
-    def _answer(self, request: RecordedRequest) -> _Script | _Failure:
+    def _answer(self, request: RecordedRequest) -> _Script | Failure:
         with self._lock:
             if request.method != "POST" or request.path != COMPLETIONS_PATH:
-                return _Failure(404, json.dumps({"error": {"message": f"no route {request.path}"}}).encode())
+                return Failure(404, json.dumps({"error": {"message": f"no route {request.path}"}}).encode())
             if self._queued:
                 return self._queued.pop(0)
         return _Script(_last_user_text(request.body), ())

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support.fake_http import FakeHandler, LocalFake, RecordedRequest, error_body
+from tests.support.fake_http import Failure, FakeHandler, LocalFake, RecordedRequest, error_body
 from tests.support.sse_replay import end_stream, hold_stream, send_event, start_stream, word_pieces
 
 MODEL = "gemini-fake-1"
@@ -45,12 +45,6 @@ KEEP_ALIVE = "\n"  # a blank line: no event, but a write that finds a closed soc
 UNKNOWN_SCHEMA_KEYS = ("additionalProperties", "$schema", "propertyNames", "const")
 STATUS_NAMES = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
                 500: "INTERNAL", 503: "UNAVAILABLE"}
-
-
-@dataclass(frozen=True)
-class _Failure:
-    status: int
-    body: bytes
 
 
 @dataclass(frozen=True)
@@ -79,7 +73,7 @@ class FakeGeminiApi(LocalFake):
         super().__init__(self._serve, "fake-gemini-api")
         self.api_key = api_key
         self.client_left = threading.Event()
-        self._queued: list[_Script | _Failure] = []
+        self._queued: list[_Script | Failure] = []
 
     @property
     def url(self) -> str:
@@ -100,11 +94,11 @@ class FakeGeminiApi(LocalFake):
     def fail_next(self, status: int, body: dict | str | bytes | None = None) -> None:
         """Answer the next request with `status` and `body` (a dict is sent as JSON), not a stream."""
         with self._lock:
-            self._queued.append(_Failure(status, error_body(status, body)))
+            self._queued.append(Failure(status, error_body(status, body)))
 
     def _serve(self, handler: FakeHandler, request: RecordedRequest) -> None:
         answer, model = self._answer(request)
-        if isinstance(answer, _Failure):
+        if isinstance(answer, Failure):
             handler.send_json(answer.status, answer.body)
             return
         events = [f"data: {json.dumps(event)}\n\n" for event in self.events(answer, model, request.body)]
@@ -121,7 +115,7 @@ class FakeGeminiApi(LocalFake):
             send_event(handler, event)
         end_stream(handler)
 
-    def _answer(self, request: RecordedRequest) -> tuple[_Script | _Failure, str]:
+    def _answer(self, request: RecordedRequest) -> tuple[_Script | Failure, str]:
         url = urlsplit(request.path)
         route = STREAM_PATH.match(url.path)
         if request.method != "POST" or not route:
@@ -217,8 +211,8 @@ def _unknown_schema_key(schema: Any) -> str | None:
     return None
 
 
-def _refusal(status: int, message: str, reason: str | None = None) -> _Failure:
-    return _Failure(status, json.dumps(gemini_error(status, message, reason)).encode())
+def _refusal(status: int, message: str, reason: str | None = None) -> Failure:
+    return Failure(status, json.dumps(gemini_error(status, message, reason)).encode())
 
 
 def _last_user_text(body: dict[str, Any]) -> str:

@@ -19,6 +19,14 @@ class RecordedRequest:
     body: Any  # parsed JSON, or the raw text when it was not JSON
 
 
+@dataclass(frozen=True)
+class Failure:
+    """An error answer a fake was told to give: the status and the exact body."""
+
+    status: int
+    body: bytes
+
+
 def error_body(status: int, body: dict | str | bytes | None) -> bytes:
     """A provider-style error body: a dict is sent as JSON, None as OpenAI's `{"error": {"message"}}`."""
     if body is None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import secrets
 import threading
 from typing import Any
@@ -26,7 +25,7 @@ from switchboard.core.errors import InferenceError
 from switchboard.inference.deployments.config import IMAGE_ROLE, ImageRoleConfig
 from switchboard.inference.deployments.errors import ModelLoadError
 from switchboard.inference.deployments.placement import serve_options
-from switchboard.inference.deployments.weights import resolve_image_model
+from switchboard.inference.deployments.weights import forbid_hub_downloads, resolve_image_model
 
 IMAGE_DEPLOYMENT_NAME = "ImageModel"
 SEED_MODULUS = 2**64  # what torch.Generator.manual_seed accepts; larger or negative seeds wrap
@@ -37,9 +36,7 @@ _logger = logging.getLogger("ray.serve")
 def load_pipeline(config: ImageRoleConfig) -> Any:
     """The text-to-image pipeline of ``config`` on its device; raises ``ModelLoadError`` naming the directory."""
     path = resolve_image_model(config)
-    # Before the imports: huggingface_hub reads these once. Offline, a missing file fails instead of fetching.
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    forbid_hub_downloads()
     import torch
     from diffusers import AutoPipelineForText2Image
     from diffusers.utils import logging as diffusers_logging

@@ -9,7 +9,6 @@ scaling come only from the config, via ``build_embed_app``.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,7 @@ from ray.serve import Application
 from switchboard.inference.deployments.config import EMBED_ROLE, EmbedRoleConfig
 from switchboard.inference.deployments.errors import ModelLoadError
 from switchboard.inference.deployments.placement import serve_options
-from switchboard.inference.deployments.weights import resolve_embed_model
+from switchboard.inference.deployments.weights import forbid_hub_downloads, resolve_embed_model
 
 EMBED_DEPLOYMENT_NAME = "EmbedModel"
 # A replica encodes at most this many texts per forward pass; longer lists run in several.
@@ -31,9 +30,7 @@ _logger = logging.getLogger("ray.serve")
 def load_encoder(config: EmbedRoleConfig) -> Any:
     """The sentence-transformers model of ``config``; raises ``ModelLoadError`` naming the directory."""
     path = resolve_embed_model(config)
-    # Before the import: huggingface_hub reads these once. Offline, a missing file fails instead of fetching.
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    forbid_hub_downloads()
     import torch
     from sentence_transformers import SentenceTransformer
 

