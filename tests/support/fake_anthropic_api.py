@@ -19,7 +19,12 @@ Like the API it answers 401 `authentication_error` for a wrong or missing `x-api
 `invalid_request_error` for a missing `anthropic-version`, no `"stream": true`, roles that do not alternate
 (starting with `user`), empty text blocks, a `system` role in `messages`, or a `tool_result` that does
 not answer a `tool_use` of the assistant turn right before it. With nothing scripted it echoes the last
-user text. Token counts are word counts (+1 per tool call). Any other path is a 404.
+user text. Token counts are word counts of the text (+1 per tool call). Any other path is a 404.
+
+Images are `{"type": "image", "source": {"type": "base64", "media_type", "data"}}` blocks of a user turn. Like
+the API it answers 400 for an image in an assistant turn, a source other than base64 (this fake fetches no
+`url` source), a media type other than JPEG, PNG, GIF or WebP, data that is not base64, and bytes that are
+not the image type declared. Accepted images are kept in order in `.images` (`ReceivedImage`).
 """
 
 from __future__ import annotations
@@ -30,12 +35,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.support.fake_http import Failure, FakeHandler, LocalFake, RecordedRequest, error_body
+from tests.support.image_inputs import ReceivedImage, decode_base64, sniffed_type
 from tests.support.sse_replay import end_stream, hold_stream, send_event, split_text, start_stream, word_pieces
 
 MESSAGES_PATH = "/v1/messages"
 MODEL = "claude-fake-1"
 API_KEY = "sk-ant-fake-0123456789"
 PING = 'event: ping\ndata: {"type": "ping"}\n\n'
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,7 @@ class FakeAnthropicApi(LocalFake):
         self.model = model
         self.api_key = api_key
         self.client_left = threading.Event()
+        self.images: list[ReceivedImage] = []
         self._queued: list[_Script | Failure] = []
 
     @property
@@ -115,6 +123,7 @@ class FakeAnthropicApi(LocalFake):
         if problem := request_problem(request.body):
             return _refusal(400, "invalid_request_error", problem)
         with self._lock:
+            self.images += [image for message in request.body["messages"] for image in _images(message)]
             if self._queued:
                 return self._queued.pop(0)
         return _Script(_last_user_text(request.body))
@@ -163,7 +172,7 @@ def request_problem(body: Any) -> str | None:
         if number and messages[number - 1].get("role") == role:
             return "messages: roles must alternate between \"user\" and \"assistant\""
         blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
-        if problem := _blocks_problem(number, blocks, tool_uses):
+        if problem := _blocks_problem(number, blocks, tool_uses) or _images_problem(number, role, blocks):
             return problem
         tool_uses = {block["id"] for block in blocks if block.get("type") == "tool_use"}
     return None
@@ -180,6 +189,34 @@ def _blocks_problem(number: int, blocks: list[dict[str, Any]], asked: set[str]) 
                     f"{block.get('tool_use_id')}. Each `tool_result` block must have a corresponding `tool_use` "
                     "block in the previous message.")
     return None
+
+
+def _images_problem(number: int, role: str, blocks: list[dict[str, Any]]) -> str | None:
+    for index, block in enumerate(blocks):
+        if block.get("type") != "image":
+            continue
+        where = f"messages.{number}.content.{index}.image"
+        if role != "user":
+            return f"{where}: image content blocks are only allowed in user messages"
+        source = block.get("source") if isinstance(block.get("source"), dict) else {}
+        if source.get("type") != "base64":
+            return f"{where}.source.type: this fake takes only 'base64' sources (it fetches no URL)"
+        if source.get("media_type") not in IMAGE_TYPES:
+            return (f"{where}.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' "
+                    "or 'image/webp'")
+        data = decode_base64(source.get("data"))
+        if data is None:
+            return f"{where}.source.base64.data: The image data is not valid base64"
+        if sniffed_type(data) != source["media_type"]:
+            return f"{where}.source.base64.data: Image does not match the provided media type {source['media_type']}"
+    return None
+
+
+def _images(message: dict[str, Any]) -> list[ReceivedImage]:
+    """The images of an accepted message, decoded."""
+    content = message.get("content")
+    return [ReceivedImage(block["source"]["media_type"], decode_base64(block["source"]["data"]) or b"")
+            for block in (content if isinstance(content, list) else ()) if block.get("type") == "image"]
 
 
 def _refusal(status: int, kind: str, message: str) -> Failure:

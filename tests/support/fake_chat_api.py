@@ -11,21 +11,32 @@
 event with the assistant role, the text in several content events, tool-call arguments split across
 events (id and name in the first fragment of each call), a last choice event with `finish_reason` ("stop"
 or "tool_calls"), a usage event when `stream_options.include_usage` asks for it, then `data: [DONE]`.
-With nothing scripted it echoes the last user message. Token counts are word counts (+1 per tool call).
-Any other path is a 404.
+With nothing scripted it echoes the last user message. Token counts are word counts of the text (+1 per
+tool call). Any other path is a 404.
+
+A user message's content may be a list of parts, as the API documents: `{"type": "text", "text"}` and
+`{"type": "image_url", "image_url": {"url": "data:<media type>;base64,<data>", "detail"?}}`. Like the API it
+answers 400 `invalid_request_error` for an image part on another role's message, an unknown part type, a
+URL that is not a base64 data URL of an image type (this fake fetches nothing, so an `https:` URL is refused
+too), data that is not base64, or bytes that are no PNG, JPEG, WebP or GIF image. Accepted images are kept
+in order in `.images` (`ReceivedImage`: the declared type and the decoded bytes).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 from tests.support.fake_http import Failure, FakeHandler, LocalFake, RecordedRequest, error_body
+from tests.support.image_inputs import ReceivedImage, decode_base64, sniffed_type
 
 COMPLETIONS_PATH = "/v1/chat/completions"
 MODEL = "fake-chat-1"
+DATA_URL = re.compile(r"^data:(?P<media_type>[^;,]+);base64,(?P<data>.*)$", re.DOTALL)
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,7 @@ class FakeChatApi(LocalFake):
         super().__init__(self._serve, "fake-chat-api")
         self.model = model
         self.client_left = threading.Event()
+        self.images: list[ReceivedImage] = []
         self._queued: list[_Script | Failure] = []
 
     def script(self, text: str = "", tool_calls: list[dict[str, Any]] | None = None, hold: bool = False) -> None:
@@ -82,6 +94,11 @@ class FakeChatApi(LocalFake):
         with self._lock:
             if request.method != "POST" or request.path != COMPLETIONS_PATH:
                 return Failure(404, json.dumps({"error": {"message": f"no route {request.path}"}}).encode())
+            try:
+                self.images += received_images(request.body)
+            except _Refused as refused:
+                return Failure(400, json.dumps({"error": {"message": refused.message, "type": "invalid_request_error",
+                                                          "param": refused.param, "code": refused.code}}).encode())
             if self._queued:
                 return self._queued.pop(0)
         return _Script(_last_user_text(request.body), ())
@@ -101,16 +118,67 @@ class FakeChatApi(LocalFake):
                        for piece in _split(arguments, 3)]
         events.append(event({}, "tool_calls" if answer.tool_calls else "stop"))
         if (body.get("stream_options") or {}).get("include_usage"):
-            prompt = sum(len(str(m.get("content") or "").split()) for m in body.get("messages", ()))
+            prompt = sum(len(_text(m.get("content")).split()) for m in body.get("messages", ()))
             completion = len(answer.text.split()) + len(answer.tool_calls)
             events.append({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": self.model,
                            "choices": [], "usage": {"prompt_tokens": prompt, "completion_tokens": completion}})
         return events
 
 
+class _Refused(Exception):
+    """A request the API answers 400: its message, error code and the parameter at fault."""
+
+    def __init__(self, message: str, code: str, param: str) -> None:
+        super().__init__(message)
+        self.message, self.code, self.param = message, code, param
+
+
+def received_images(body: Any) -> list[ReceivedImage]:
+    """The images in a request's messages, in order; raises `_Refused` for what the API would refuse."""
+    messages = body.get("messages", []) if isinstance(body, dict) else []
+    images: list[ReceivedImage] = []
+    for number, message in enumerate(messages):
+        content = message.get("content")
+        for index, part in enumerate(content if isinstance(content, list) else ()):
+            param = f"messages.[{number}].content.[{index}]"
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind == "text" and isinstance(part.get("text"), str):
+                continue
+            if kind != "image_url" or message.get("role") != "user":
+                allowed = "'text' and 'image_url'" if message.get("role") == "user" else "'text'"
+                raise _Refused(f"Invalid value: {kind!r}. Supported values are: {allowed}.", "invalid_value",
+                               f"{param}.type")
+            images.append(_image(part.get("image_url"), f"{param}.image_url.url"))
+    return images
+
+
+def _image(image_url: Any, param: str) -> ReceivedImage:
+    url = image_url.get("url") if isinstance(image_url, dict) else None
+    found = DATA_URL.match(url) if isinstance(url, str) else None
+    if found is None or found["media_type"] not in IMAGE_TYPES:
+        raise _Refused(f"Invalid '{param}'. Expected a base64-encoded data URL with an image MIME type (e.g. "
+                       "'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='); this fake fetches no URL.",
+                       "invalid_value", param)
+    data = decode_base64(found["data"])
+    if data is None:
+        raise _Refused(f"Invalid '{param}'. Expected a base64-encoded data URL with an image MIME type, but got "
+                       "invalid base64 data.", "invalid_value", param)
+    if sniffed_type(data) is None:
+        raise _Refused("You uploaded an unsupported image. Please make sure your image is valid.",
+                       "invalid_image_format", param)
+    return ReceivedImage(found["media_type"], data)
+
+
+def _text(content: Any) -> str:
+    """A message's text: the string, or its text parts joined."""
+    if isinstance(content, list):
+        return " ".join(part.get("text") or "" for part in content if isinstance(part, dict))
+    return str(content or "")
+
+
 def _last_user_text(body: Any) -> str:
     messages = body.get("messages", []) if isinstance(body, dict) else []
-    return next((str(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
+    return next((_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
 
 
 def _pieces(text: str) -> list[str]:

@@ -22,7 +22,16 @@ only events), for roles other than `user`/`model`, empty text parts, a `function
 `functionCall` of the model turn right before it has, a model turn whose first function call carries no
 `thoughtSignature` (Gemini 3 refuses those), and a declaration's `parameters` with JSON-Schema keywords the
 field does not know (`additionalProperties`; `parametersJsonSchema` takes them). With nothing scripted it
-echoes the last user text. Token counts are word counts (+1 per function call). Any other path is a 404.
+echoes the last user text. Token counts are word counts of the text (+1 per function call). Any other path
+is a 404.
+
+Images are `inlineData` parts, `{"inlineData": {"mimeType", "data"}}`: the REST reference's JSON names. As a
+proto3 JSON parser the API reads the proto field names too (`inline_data`, `mime_type`, which its curl
+examples use), so this fake takes both, and like the API it refuses a part or blob field it does not know
+('Unknown name ... Cannot find field'). It answers 400 for a MIME type it does not read (of the images
+Gemini takes, this fake reads PNG, JPEG and WebP), data that is not base64 (either alphabet, as proto3
+JSON reads bytes), and bytes that are not an image of that type. Accepted images are kept in order in
+`.images` (`ReceivedImage`).
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.support.fake_http import Failure, FakeHandler, LocalFake, RecordedRequest, error_body
+from tests.support.image_inputs import ReceivedImage, decode_base64, sniffed_type
 from tests.support.sse_replay import end_stream, hold_stream, send_event, start_stream, word_pieces
 
 MODEL = "gemini-fake-1"
@@ -43,6 +53,14 @@ STREAM_PATH = re.compile(r"^/v1beta/models/(?P<model>[^/:]+):streamGenerateConte
 SIGNATURE = "c2lnbmVkIGJ5IHRoZSBmYWtl"  # base64, opaque to the client
 KEEP_ALIVE = "\n"  # a blank line: no event, but a write that finds a closed socket
 UNKNOWN_SCHEMA_KEYS = ("additionalProperties", "$schema", "propertyNames", "const")
+# A part's fields, by their JSON and their proto names (a proto3 JSON parser accepts either).
+PART_FIELDS = {"text": "text", "inlineData": "inline_data", "inline_data": "inline_data", "fileData": "file_data",
+               "file_data": "file_data", "functionCall": "function_call", "function_call": "function_call",
+               "functionResponse": "function_response", "function_response": "function_response",
+               "thoughtSignature": "thought_signature", "thought_signature": "thought_signature",
+               "thought": "thought"}
+BLOB_FIELDS = {"mimeType": "mime_type", "mime_type": "mime_type", "data": "data"}
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
 STATUS_NAMES = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
                 500: "INTERNAL", 503: "UNAVAILABLE"}
 
@@ -73,6 +91,7 @@ class FakeGeminiApi(LocalFake):
         super().__init__(self._serve, "fake-gemini-api")
         self.api_key = api_key
         self.client_left = threading.Event()
+        self.images: list[ReceivedImage] = []
         self._queued: list[_Script | Failure] = []
 
     @property
@@ -131,6 +150,8 @@ class FakeGeminiApi(LocalFake):
         if problem := request_problem(request.body):
             return _refusal(400, problem), ""
         with self._lock:
+            self.images += [_image(blob) for content in request.body["contents"] for part in content["parts"]
+                            if (blob := _inline_data(part)) is not None]
             if self._queued:
                 return self._queued.pop(0), route["model"]
         return _Script(_last_user_text(request.body)), route["model"]
@@ -185,7 +206,9 @@ def _content_problem(number: int, content: dict[str, Any], called: set[str]) -> 
     parts = content.get("parts") or []
     if not parts:
         return f"* GenerateContentRequest.contents[{number}].parts: contents.parts must not be empty."
-    for part in parts:
+    for index, part in enumerate(parts):
+        if problem := _part_problem(f"contents[{number}].parts[{index}]", part):
+            return problem
         if "text" in part and not part["text"]:
             return f"* GenerateContentRequest.contents[{number}].parts: text parts must not be empty."
         if "functionResponse" in part and part["functionResponse"].get("name") not in called:
@@ -196,6 +219,42 @@ def _content_problem(number: int, content: dict[str, Any], called: set[str]) -> 
         return (f"Function call is missing a thought_signature in functionCall parts. (contents[{number}], "
                 "the first functionCall part)")
     return None
+
+
+def _part_problem(where: str, part: dict[str, Any]) -> str | None:
+    """An unknown field of a part or of its inline data, or inline data the API would not read."""
+    for key in part:
+        if key not in PART_FIELDS:
+            return f'Invalid JSON payload received. Unknown name "{key}" at \'{where}\': Cannot find field.'
+    blob = _inline_data(part)
+    if blob is None:
+        return None
+    for key in blob:
+        if key not in BLOB_FIELDS:
+            return f'Invalid JSON payload received. Unknown name "{key}" at \'{where}.inline_data\': Cannot find field.'
+    mime_type = _blob_field(blob, "mime_type")
+    if mime_type not in IMAGE_TYPES:
+        return f"Unsupported MIME type: {mime_type}"
+    data = decode_base64(_blob_field(blob, "data"), url_safe_too=True)
+    if data is None:
+        return f"Invalid value at '{where}.inline_data.data' (TYPE_BYTES), Base64 decoding failed"
+    if sniffed_type(data) != mime_type:
+        return "Unable to process input image. Please retry or report in https://developers.generativeai.google/guide/troubleshooting"
+    return None
+
+
+def _inline_data(part: dict[str, Any]) -> dict[str, Any] | None:
+    blob = part.get("inlineData", part.get("inline_data"))
+    return blob if isinstance(blob, dict) else None
+
+
+def _blob_field(blob: dict[str, Any], name: str) -> Any:
+    """A blob's field by its proto name, whichever spelling the request used."""
+    return next((value for key, value in blob.items() if BLOB_FIELDS.get(key) == name), None)
+
+
+def _image(blob: dict[str, Any]) -> ReceivedImage:
+    return ReceivedImage(_blob_field(blob, "mime_type"), decode_base64(_blob_field(blob, "data"), True) or b"")
 
 
 def _unknown_schema_key(schema: Any) -> str | None:

@@ -120,3 +120,55 @@ def test_a_hosted_primary_chat_model_calls_tools_and_its_lane_is_the_provider() 
 def test_settings_refuse_a_model_of_an_unknown_provider() -> None:
     with pytest.raises(ValueError, match="names provider 'nowhere'"):
         InferenceSettings(models=[{"name": "x", "provider": "nowhere"}])
+
+
+VLM_PROVIDERS = {"claude-api": {"kind": "anthropic", "api_key_env": "ANTHROPIC_API_KEY"},
+                 "vllm": {"kind": "openai", "base_url": "http://10.0.0.7:8000/v1", "capacity": 2}}
+VLM_MODELS = [{"name": "claude", "provider": "claude-api", "model": "claude-sonnet-4-5",
+               "capabilities": ["stream", "tools", "vision_input"]},
+              {"name": "qwen-vl", "provider": "vllm", "model": "Qwen/Qwen2.5-VL-7B-Instruct",
+               "capabilities": ["stream", "vision_input"]}]
+
+
+def test_vlm_vision_is_a_chat_model_that_reads_images_and_waits_in_its_providers_lane() -> None:
+    settings = InferenceSettings(chat_backend="echo", vision_backend="vlm", providers=VLM_PROVIDERS,
+                                 models=VLM_MODELS)
+
+    catalog = build_catalog(settings)
+
+    assert settings.vision_role() is None  # no Ray deployment for vision
+    # `default` (the echo model) cannot read images: the first chat model that can is taken.
+    vision = catalog.resolve("vision", "vision")
+    assert (vision.name, vision.role, vision.provider, vision.provider_model) == (
+        "vision:claude", "vision", "claude-api", "claude-sonnet-4-5")
+    assert vision.lane == "cloud:claude-api" == catalog.resolve("chat", "claude").lane
+    assert catalog.aliases["vision"] == "vision:claude" and len(catalog.of_role("vision")) == 1
+
+
+def test_vlm_vision_model_names_the_chat_model_by_alias_or_name() -> None:
+    pinned = build_catalog(InferenceSettings(chat_backend="echo", vision_backend="vlm", vision_model="qwen-vl",
+                                             providers=VLM_PROVIDERS, models=VLM_MODELS))
+    aliased = build_catalog(InferenceSettings(chat_backend="echo", vision_backend="vlm", vision_model="plan",
+                                              providers=VLM_PROVIDERS, models=VLM_MODELS,
+                                              model_aliases={"plan": "qwen-vl"}))
+
+    for catalog in (pinned, aliased):
+        vision = catalog.resolve("vision", "vision")
+        assert (vision.name, vision.lane, vision.provider_model) == (
+            "vision:qwen-vl", "cloud:vllm", "Qwen/Qwen2.5-VL-7B-Instruct")
+
+
+@pytest.mark.parametrize(("overrides", "reason"), [
+    ({}, "SmolLM2-135M-Instruct: no vision_input"),  # only the local model: it cannot read images
+    ({"vision_model": "gpt", "providers": {"oa": {"kind": "openai"}},
+      "models": [{"name": "gpt", "provider": "oa"}]}, "gpt: no vision_input"),  # pinned, and blind
+])
+def test_vlm_without_a_chat_model_that_reads_images_is_no_qualified_model_at_start(
+        overrides: dict[str, object], reason: str) -> None:
+    settings = InferenceSettings(vision_backend="vlm", **overrides)  # type: ignore[arg-type]
+
+    with pytest.raises(NoQualifiedModel) as refused:
+        build_catalog(settings)
+    assert (refused.value.code, refused.value.role) == ("no_qualified_model", "vision")
+    assert "vision_backend=vlm needs a chat model with the capability vision_input" in refused.value.message
+    assert reason in refused.value.reason

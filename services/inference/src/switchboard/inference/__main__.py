@@ -44,7 +44,7 @@ def main() -> None:
         metrics = Metrics()
         try:
             chat = build_chat_models(settings, host)
-        except SwitchboardError as exc:
+        except SwitchboardError as exc:  # e.g. a key unset; with vision_backend=vlm, no chat model reads images
             logger.error("cannot start the chat models: %s", exc)
             raise SystemExit(2) from None
         running.callback(chat.close)
@@ -55,7 +55,7 @@ def main() -> None:
         bridge = InferenceBridge(
             chat, client, metrics, settings.live_interval_s, settings.trace_content,
             images=build_image_generator(settings, metrics, host),
-            vision=build_vision_recognizer(settings, host, metrics),
+            vision=build_vision_recognizer(settings, host, metrics, chat=chat),
             embedder=build_embedder(settings, host, metrics), lane=lane,
             admission=_admission(settings, host, client, metrics))
         app = make_celery(settings, "switchboard-inference")

@@ -6,7 +6,13 @@ ImageNet classifier as a Ray Serve deployment beside the chat role; `none` refus
 (what `./dev run` starts), `none` with `echo` (benchmarks and pipeline tests, which should not pay for loading
 PyTorch) and with `openai` (a hosted-API deployment that runs no Ray). Set explicitly with `chat_backend=openai`,
 `efficientnet` starts (or joins, with `RAY_ADDRESS`) a Ray cluster for the vision role alone, so every local
-model runs where its resources are declared and checked. The embed role (text embeddings,
+model runs where its resources are declared and checked. `vlm` runs no local model: a chat model of the
+catalog that can read images (capability `vision_input`: GPT-4o, Claude, Gemini, or a VLM behind an
+OpenAI-compatible server such as vLLM) describes each image in a sentence or two. `SWITCHBOARD_VISION_MODEL`
+(an alias or catalog name, `default` unless set) picks it the way a chat request picks its model; when no
+chat model qualifies the service does not start (`NoQualifiedModel`), since every vision step would fail
+alike. Its calls wait in that model's provider lane, and its provider's `timeout_s` bounds them (the
+`vision_timeout_s` is the classifier's). The embed role (text embeddings,
 `SWITCHBOARD_EMBED_BACKEND=sentence-transformers`) is off unless asked for.
 
 The image role (`SWITCHBOARD_IMAGE_BACKEND`): `none` refuses image requests; `openai` calls a hosted
@@ -133,7 +139,12 @@ class InferenceSettings(ServiceSettings):
     image_guidance_scale: float = Field(default=7.5, ge=0, description="classifier-free guidance; <= 1 is off")
     image_dtype: ImageDtype | None = Field(default=None, description="None: float16 on GPU, float32 on CPU")
     # The vision role (see the module docstring for the default, which follows chat_backend).
-    vision_backend: Literal["none", "efficientnet"] = "none"
+    vision_backend: Literal["none", "efficientnet", "vlm"] = "none"
+    # vlm: which chat model describes images (resolved with the capability vision_input), and how it is asked.
+    vision_model: str = Field(default="default", pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$")
+    vision_prompt: str = Field(default="Describe this image in one or two sentences.", min_length=1,
+                               max_length=2000)
+    vision_max_tokens: int = Field(default=200, ge=1, le=4096, description="the length of a caption, at most")
     vision_model_path: Path | None = Field(default=None, description="a .pth state dict; None: the packaged one")
     vision_num_cpus: float = Field(default=1.0, ge=0, description="per replica; also its PyTorch thread count")
     vision_num_gpus: float = Field(default=0.0, ge=0)
@@ -206,8 +217,8 @@ class InferenceSettings(ServiceSettings):
             **self._replicas("chat", max_ongoing_requests=concurrent))
 
     def vision_role(self) -> VisionRoleConfig | None:
-        """The Ray vision role; None when `vision_backend` is `none`."""
-        if self.vision_backend == "none":
+        """The Ray vision role; None when `vision_backend` is `none`, or `vlm` (a chat model, no Ray)."""
+        if self.vision_backend != "efficientnet":
             return None
         return VisionRoleConfig(backend=self.vision_backend, model_path=self.vision_model_path,
                                 **self._replicas("vision"))

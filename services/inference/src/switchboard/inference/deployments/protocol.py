@@ -5,7 +5,9 @@ Celery bridge from JSON)::
 
     {"messages": [{"role": "system"|"user"|"assistant"|"tool", "content": str,
                    "tool_calls": [{"id": str, "name": str, "arguments": dict}],  # assistant, optional
-                   "tool_call_id": str}, ...],                                  # tool, optional
+                   "tool_call_id": str,                                         # tool, optional
+                   "images": [{"media_type": "image/png"|"image/jpeg"|"image/webp",
+                               "data": str}]}, ...],                            # user, optional: base64
      "max_tokens": int, "temperature": float,
      "seed": int | None, "traceparent": str | None,
      "tools": [{"name": str, "description": str, "parameters": dict}],  # optional
@@ -17,6 +19,11 @@ counts only with ``tools``: "auto" lets the model decide, "none" forbids tools, 
 (or "any") demands a call, and any other string names the one tool the model must call (a
 name not in ``tools`` is refused). Forcing a tool is what makes a small model behind
 llama-cpp-python's server call one at all; the local engines ignore the key.
+
+``images`` put pictures in a user's message, for models that can read them (catalog capability
+``vision_input``: the vision role's ``vlm`` backend sends the image to describe this way). Each hosted
+driver writes them in its API's format (``providers.image_parts``); the local engines cannot see, so
+``parse_chat_request`` accepts the key and drops it, like any other key they have no use for.
 
 The response is a stream of dict chunks: ``{"type": "delta", "text": str}`` per
 token, then exactly one ``{"type": "done", "finish_reason": str,

@@ -8,6 +8,8 @@ Anthropic keeps the system prompt out of the conversation (`system`, top level),
 - tool results (`role: "tool"` messages) are `tool_result` blocks (`tool_use_id`, `content`) in a `user`
   turn, so parallel results, and a user message after them, fold into one turn (`turns.merge_turns`); in
   that turn the results must come first;
+- a user's images (`image_parts`) are `image` blocks with a `base64` source, before the message's text, the
+  order Anthropic recommends (the question after the picture);
 - empty text is left out, as the API refuses empty text blocks.
 
 Tools are `{name, description, input_schema}`. The API takes no seed, so `seed` is not sent, and its
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from switchboard.inference.providers.image_parts import check_images, message_images
 from switchboard.inference.providers.tool_choice import ToolChoice, read_tool_choice
 from switchboard.inference.providers.turns import merge_turns
 
@@ -27,6 +30,7 @@ SYSTEM_SEPARATOR = "\n\n"  # between several system messages, which the API take
 
 def anthropic_body(request: dict[str, Any], model: str) -> dict[str, Any]:
     messages = request["messages"]
+    check_images(messages)
     body: dict[str, Any] = {
         "model": model, "max_tokens": request["max_tokens"], "messages": anthropic_messages(messages),
         "temperature": min(float(request["temperature"]), MAX_TEMPERATURE), "stream": True}
@@ -55,7 +59,11 @@ def anthropic_turn(message: dict[str, Any]) -> dict[str, Any]:
         if message["content"]:
             result["content"] = message["content"]
         return {"role": "user", "content": [result]}
-    blocks: list[dict[str, Any]] = [{"type": "text", "text": message["content"]}] if message["content"] else []
+    blocks: list[dict[str, Any]] = [
+        {"type": "image", "source": {"type": "base64", "media_type": image.media_type, "data": image.data}}
+        for image in message_images(message)]
+    if message["content"]:
+        blocks.append({"type": "text", "text": message["content"]})
     if message["role"] == "assistant":
         blocks += [{"type": "tool_use", "id": call["id"], "name": call["name"], "input": call.get("arguments") or {}}
                    for call in message.get("tool_calls") or ()]

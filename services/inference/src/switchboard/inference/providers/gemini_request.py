@@ -7,7 +7,10 @@
   the key Gemini reads as a function's result). Gemini's calls carry no id, so a response names its
   function instead: the name is looked up from the assistant's call with the result's `tool_call_id`. A
   result whose call is not in the history (trimmed away) is sent as text, since Gemini refuses a nameless
-  response. Parallel results, and neighbours of one role, fold into one turn (`turns.merge_turns`); empty
+  response. A user's images (`image_parts`) are `{"inlineData": {"mimeType", "data"}}` parts before the
+  text, spelled in lowerCamelCase like every other field here: that is the REST reference's JSON form (the
+  API also reads the proto names, `inline_data` / `mime_type`, which its curl examples use). Parallel
+  results, and neighbours of one role, fold into one turn (`turns.merge_turns`); empty
   text is left out, as Gemini refuses empty text parts.
 - Thinking models sign their function calls (`thoughtSignature`) and Gemini 3 refuses a history whose
   calls lost their signature. The bridge's history cannot carry one, so the first call of each model turn
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from switchboard.inference.providers.image_parts import check_images, message_images
 from switchboard.inference.providers.tool_choice import ToolChoice, read_tool_choice
 from switchboard.inference.providers.turns import merge_turns
 
@@ -33,6 +37,7 @@ CALLING_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY", "tool": "ANY
 
 def gemini_body(request: dict[str, Any]) -> dict[str, Any]:
     messages = request["messages"]
+    check_images(messages)
     config: dict[str, Any] = {"maxOutputTokens": request["max_tokens"], "temperature": request["temperature"]}
     if request.get("seed") is not None:
         config["seed"] = request["seed"]
@@ -71,7 +76,8 @@ def gemini_turn(message: dict[str, Any], names: dict[str, str]) -> dict[str, Any
         parts += [{"functionCall": {"name": call["name"], "args": call.get("arguments") or {}}}
                   for call in message.get("tool_calls") or ()]
         return {"role": "model", "parts": parts}
-    return {"role": "user", "parts": parts}
+    images = [{"inlineData": {"mimeType": image.media_type, "data": image.data}} for image in message_images(message)]
+    return {"role": "user", "parts": [*images, *parts]}
 
 
 def gemini_function(tool: dict[str, Any]) -> dict[str, Any]:

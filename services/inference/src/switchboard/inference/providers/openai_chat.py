@@ -5,6 +5,10 @@ Implements the bridge's `ChatModel` protocol without Ray: `stream_chat(request)`
 carrying finish reason, token usage, model and any tool calls (see `openai_stream`). Closing the generator
 early (the bridge does when an activation is superseded) closes the HTTP response, which ends generation.
 
+A user message's images (`image_parts`) become content parts: the text first, then one `image_url` part
+per image with the image inline as a `data:` URL, the form OpenAI and OpenAI-compatible VLM servers (vLLM)
+both read; a message without images keeps its content a plain string.
+
 An optional `tool_choice` in the request ("auto", "none", "required" or its alias "any", or a tool's name),
 read as for every hosted driver (`tool_choice`), becomes OpenAI's `tool_choice`; it is sent only with tools,
 as OpenAI refuses it without, and a name that is not offered is refused before anything is sent (OpenAI
@@ -26,6 +30,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from switchboard.inference.providers.chat_http import ChatHttp
+from switchboard.inference.providers.image_parts import check_images, message_images
 from switchboard.inference.providers.openai_stream import ChatStreamParser
 from switchboard.inference.providers.tool_choice import ToolChoice, read_tool_choice
 
@@ -49,6 +54,7 @@ class OpenAIChat:
         self._http.close()
 
     def _body(self, request: dict[str, Any]) -> dict[str, Any]:
+        check_images(request["messages"])
         body: dict[str, Any] = {
             "model": self.model, "messages": [openai_message(m) for m in request["messages"]],
             "max_tokens": request["max_tokens"], "temperature": request["temperature"],
@@ -63,7 +69,8 @@ class OpenAIChat:
 
 
 def openai_message(message: dict[str, Any]) -> dict[str, Any]:
-    """A protocol message in OpenAI's format: assistant tool calls with JSON-string arguments, tool results."""
+    """A protocol message in OpenAI's format: assistant tool calls with JSON-string arguments, tool results,
+    a user's images as content parts."""
     if message["role"] == "tool":
         return {"role": "tool", "tool_call_id": message.get("tool_call_id") or "", "content": message["content"]}
     if message["role"] == "assistant" and message.get("tool_calls"):
@@ -72,6 +79,10 @@ def openai_message(message: dict[str, Any]) -> dict[str, Any]:
                  for call in message["tool_calls"]]
         # OpenAI wants null, not "", for an assistant turn that only called tools.
         return {"role": "assistant", "content": message["content"] or None, "tool_calls": calls}
+    if images := message_images(message):
+        parts: list[dict[str, Any]] = [{"type": "text", "text": message["content"]}] if message["content"] else []
+        parts += [{"type": "image_url", "image_url": {"url": image.data_url}} for image in images]
+        return {"role": "user", "content": parts}
     return {"role": message["role"], "content": message["content"]}
 
 
