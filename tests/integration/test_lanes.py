@@ -48,3 +48,15 @@ async def test_generations_that_say_nothing_about_speed_are_skipped(clients) -> 
     recorder.observe(0.2, 1, 0.2)  # one token: no rate
     assert recorder.stats == GUESS and await LaneBoard(client).get(CHAT_ROLE) is None
     await client.aclose()
+
+
+async def test_each_publication_carries_the_capacity_admission_sees_now(clients) -> None:
+    sync, client = clients
+    replicas = [1]
+    recorder = LaneRecorder(sync, CHAT_ROLE, GUESS, capacity=lambda: replicas[0] * 2)
+    recorder.observe(time_to_first_token_s=0.1, tokens=11, generation_s=0.6)
+    replicas[0] = 3  # Serve scaled the role up
+    recorder.observe(time_to_first_token_s=0.1, tokens=11, generation_s=0.6)
+    stats = await LaneBoard(client).get(CHAT_ROLE)
+    assert stats is not None and (stats.capacity, stats.samples) == (6, 2)
+    await client.aclose()

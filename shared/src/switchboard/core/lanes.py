@@ -1,7 +1,8 @@
 """Lane statistics: what each model role's lane can take and how fast it has answered lately.
 
 The inference service publishes one `LaneStats` per role (`sb:lanes`, a hash keyed by role) when it
-starts, from its settings, then folds every finished generation into moving averages. Planners read
+starts, from its settings, then folds every finished generation into moving averages, each time with the
+lane's capacity as admission sees it then (live replicas, so a role Serve scaled up plans wider waves). Planners read
 them to predict how long a batch of generations will take (agent groups' turn plans). A missing entry
 means no inference service has said anything yet: the reader falls back to configured guesses.
 """
@@ -9,6 +10,7 @@ means no inference service has said anything yet: the reader falls back to confi
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import redis
 import redis.asyncio as aioredis
@@ -36,9 +38,11 @@ class LaneBoard:
 class LaneRecorder:
     """The inference service's write side: one per role, in each inference process."""
 
-    def __init__(self, client: redis.Redis, role: str, initial: LaneStats) -> None:
+    def __init__(self, client: redis.Redis, role: str, initial: LaneStats,
+                 capacity: Callable[[], int] | None = None) -> None:
         self._redis = client
         self._role = role
+        self._capacity = capacity
         self.stats = initial
 
     def publish(self) -> None:
@@ -55,7 +59,8 @@ class LaneRecorder:
         self.stats = old.model_copy(update={
             "time_to_first_token_s": _blend(old.time_to_first_token_s, time_to_first_token_s, weight),
             "tokens_per_s": _blend(old.tokens_per_s, rate, weight),
-            "samples": old.samples + 1, "updated_at": time.time()})
+            "samples": old.samples + 1, "updated_at": time.time(),
+            "capacity": self._capacity() if self._capacity is not None else old.capacity})
         self.publish()
 
 

@@ -50,14 +50,14 @@ def main() -> None:
         running.callback(chat.close)
         metrics.serve(settings.metrics_host, settings.metrics_port)
         client = connect_sync(settings)
-        lane = LaneRecorder(client, CHAT_ROLE, settings.chat_lane())
+        admission = _admission(settings, host, client, metrics)
+        lane = LaneRecorder(client, CHAT_ROLE, settings.chat_lane(), lambda: admission.capacity(chat.default))
         lane.publish()
         bridge = InferenceBridge(
             chat, client, metrics, settings.live_interval_s, settings.trace_content,
             images=build_image_generator(settings, metrics, host),
             vision=build_vision_recognizer(settings, host, metrics, chat=chat),
-            embedder=build_embedder(settings, host, metrics), lane=lane,
-            admission=_admission(settings, host, client, metrics))
+            embedder=build_embedder(settings, host, metrics), lane=lane, admission=admission)
         app = make_celery(settings, "switchboard-inference")
         register_inference_task(app, bridge, SyncJournal(client), metrics)
         run_worker(app, Queue.INFERENCE.value, settings.bridge_concurrency, "inference", settings.log_level)
