@@ -17,6 +17,7 @@ class Stream(StrEnum):
     ACTIVATIONS = "sb:activations"
     REPLIES = "sb:replies"
     DEAD_LETTERS = "sb:dlq"
+    AUDIT = "sb:audit"  # operators' actions (`AuditEntry`): replays, and what later admin tools do
 
 
 class Group(StrEnum):
@@ -90,6 +91,11 @@ def placeholder(activation_id: str) -> str:
 def record(activation_id: str) -> str:
     """The activation's `ActivationRecord` JSON."""
     return f"{PREFIX}:record:{activation_id}"
+
+
+# Sorted set: activation id → when its record was written; what replays select from by time. Trimmed by age
+# with the records themselves (an id older than the retention has no record left).
+RECORDS = f"{PREFIX}:records"
 
 
 def history(channel_id: str) -> str:

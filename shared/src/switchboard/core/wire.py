@@ -137,8 +137,9 @@ class Activation(WireModel):
     replied_to: HistoryMessage | None = None  # the message this one replies to, when Discord sent it
     attachments: tuple[AttachmentRef, ...] = ()
     interaction: InteractionRef | None = None  # set for slash-command work; the answer goes there
-    replay_of: str | None = None  # a replay of this activation: answered to the operator, not the channel
-    deliver: bool = True  # False: answered and recorded but never posted (an operator's probe)
+    replay_of: str | None = None  # a replay of this activation (an operator's); in the channel only with `deliver`
+    deliver: bool = True  # False: answered and recorded but never posted (an operator's probe or replay)
+    callsystem: str | None = None  # `package_id@version` to run instead of the channel's (an operator's replay)
     chatter_depth: int = Field(default=0, ge=0)  # 0: a person's message; n: the n-th AI-to-AI follow-up
     accepted_at: float = Field(default_factory=time.time)
     trace_context: dict[str, str] = Field(default_factory=dict)
@@ -432,7 +433,7 @@ class Reply(WireModel):
     images: tuple[AttachmentRef, ...] = ()  # blobs sent as attachments with the text
     error: ErrorInfo | None = None
     interaction: InteractionRef | None = None  # answer by editing this command's response
-    deliver: bool = True  # False for replays: shown to the operator, never posted in the channel
+    deliver: bool = True  # False for probes and replays not asked to deliver: recorded, never posted
     replay_of: str | None = None  # the activation this reply replays
     speaker: str | None = None  # the persona that speaks (agent groups), shown with the text
     turn: int | None = None  # a group turn posted before the activation's final reply; None: the final reply
@@ -471,3 +472,23 @@ class ActivationRecord(WireModel):
     finished_at: float
     steps: tuple[StepTiming, ...] = ()
     notes: tuple[str, ...] = ()  # what the callsystem chose to record, e.g. a fallback it took
+    # The final reply, so a replay can tell whether it answers the same; None in records older than this field.
+    reply_text: str | None = None
+    reply_images: tuple[str, ...] = ()  # sha256 of each image attached to the final reply
+    # What the channel allowed when it ran (before the callsystem's own list): a replay runs under the same.
+    allowed_tools: tuple[str, ...] | None = None
+
+
+class AuditEntry(WireModel):
+    """One operator action on `sb:audit`: who did what to which activation, when, and how."""
+
+    kind: Literal["audit_entry"] = "audit_entry"
+    action: Literal["replay"]
+    operator: str
+    target: str  # the activation acted on
+    mode: str | None = None  # a replay's mode: `recorded` or `live`
+    callsystem: str | None = None  # the callsystem it ran, `package_id@version`
+    deliver: bool = False
+    force: bool = False
+    result_id: str | None = None  # what the action made: a replay's own activation id
+    at: float = Field(default_factory=time.time)

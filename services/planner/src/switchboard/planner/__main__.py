@@ -43,11 +43,11 @@ def build_registry() -> CallsystemRegistry:
     return registry
 
 
-def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Metrics,
-                  registry: CallsystemRegistry | None = None, blob_client: aioredis.Redis | None = None) -> Planner:
-    """The planner and its dependencies; blobs need a client that does not decode (bytes)."""
+def build_services(settings: PlannerSettings, client: aioredis.Redis, metrics: Metrics,
+                   blob_client: aioredis.Redis | None = None) -> ContextServices:
+    """What every StepContext shares (a planner's, or a replay's); blobs need a client that does not decode."""
     journal = Journal(client)
-    services = ContextServices(
+    return ContextServices(
         journal=journal,
         waiter=StepWaiter(client, journal, keys.wake(settings.planner_id), settings.wake_poll_s),
         dispatcher=StepDispatcher(make_celery(settings, "switchboard-planner")),
@@ -64,6 +64,12 @@ def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Me
         queue=ActivationQueue(client, settings.record_retention_s),
         turns=ChannelTurns(client, settings.channel_turn_timeout_s),
     )
+
+
+def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Metrics,
+                  registry: CallsystemRegistry | None = None, blob_client: aioredis.Redis | None = None) -> Planner:
+    """The planner and its dependencies; blobs need a client that does not decode (bytes)."""
+    services = build_services(settings, client, metrics, blob_client)
     deps = PlannerDeps(
         stream=ActivationStream(client, settings.planner_id, settings.claim_idle_ms),
         registry=registry or build_registry(), config=ConfigStore(client), personas=PersonaStore(client),

@@ -269,8 +269,7 @@ class StepContext:
         a = self.activation
         return Reply(activation_id=a.id, guild_id=a.guild_id, channel_id=a.channel_id,
                      reply_to_message_id=a.message_id, outcome=outcome, text=text, images=images,
-                     interaction=a.interaction, deliver=a.deliver and a.replay_of is None,
-                     replay_of=a.replay_of)
+                     interaction=a.interaction, deliver=a.deliver, replay_of=a.replay_of)
 
     def _next_key(self, kind: str) -> str:
         key = f"{kind}:{self._counters[kind]}"

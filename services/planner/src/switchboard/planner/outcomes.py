@@ -16,7 +16,8 @@ from switchboard.core.errors import (
     SwitchboardError,
     ToolError,
 )
-from switchboard.core.wire import Outcome
+from switchboard.core.plugins import CallContext
+from switchboard.core.wire import ErrorInfo, Outcome, Reply
 
 _BUCKETS: tuple[tuple[type[SwitchboardError], Outcome], ...] = (
     (Superseded, Outcome.SILENT),  # deliberate: the newer message gets the answer
@@ -56,3 +57,10 @@ def user_text(outcome: Outcome, error: BaseException) -> str:
     if isinstance(error, BudgetExceeded):  # refused before starting: nothing was tried
         return f"Sorry, I'm too busy to answer in time right now. Please try again in a moment. (`{code}`)"
     return f"{_TEXT.get(outcome, _TEXT[Outcome.FAILED])} (`{code}`)"
+
+
+def failure_reply(ctx: CallContext, error: BaseException) -> Reply:
+    """The typed reply an activation ends with when its callsystem raised `error` (the planner's and a
+    replay's: the same failure must read the same, or a replay could not match its original)."""
+    outcome = outcome_for(error)
+    return ctx.reply(user_text(outcome, error), outcome).model_copy(update={"error": ErrorInfo.of(error)})

@@ -26,11 +26,11 @@ from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import CallsystemRegistry, Persona
 from switchboard.core.resilience import TRANSIENT, keep_running
 from switchboard.core.tracing import current_trace_id, extract_context, inject_context, span_context_of, tracer
-from switchboard.core.wire import Activation, ActivationRecord, ErrorInfo, Reply
+from switchboard.core.wire import Activation, ActivationRecord, Reply
 from switchboard.planner.activations import ActivationStream, Entry
 from switchboard.planner.callsystems.imagine import IMAGINE
 from switchboard.planner.context import ContextServices, StepContext
-from switchboard.planner.outcomes import outcome_for, user_text
+from switchboard.planner.outcomes import failure_reply
 from switchboard.planner.settings import PlannerSettings
 
 log = logging.getLogger(__name__)
@@ -181,13 +181,17 @@ class Planner:
                 activation=activation, callsystem=run.package_id, callsystem_version=run.version,
                 persona=persona.name, planner_id=self._settings.planner_id, outcome=run.reply.outcome,
                 error=run.reply.error, trace_id=current_trace_id(), started_at=started, finished_at=time.time(),
-                steps=tuple(ctx.timings), notes=tuple(ctx.notes))
+                steps=tuple(ctx.timings), notes=tuple(ctx.notes), reply_text=run.reply.text,
+                reply_images=tuple(image.sha256 for image in run.reply.images),
+                allowed_tools=tuple(sorted(config.allowed_tools)))
             reply = self._stamp_trace(run.reply)
         self._deps.metrics.activations.labels(trigger=activation.trigger.value, outcome=reply.outcome.value).inc()
         self._deps.metrics.hop_duration.labels(hop="plan").observe(record.finished_at - started)
         return reply, record
 
     def _callsystem_for(self, activation: Activation, configured: str | None) -> str:
+        if activation.callsystem is not None:  # an operator's replay names the version to run
+            return activation.callsystem
         if activation.interaction is not None and activation.interaction.command == "imagine":
             return IMAGINE
         return configured or self._settings.default_callsystem
@@ -209,9 +213,7 @@ class Planner:
             return CallsystemRun(package_id, version, await callsystem.activate(ctx))
         except Exception as exc:
             log.warning("activation %s failed: %s", ctx.activation.id, exc, exc_info=not hasattr(exc, "code"))
-            outcome = outcome_for(exc)
-            reply = ctx.reply(user_text(outcome, exc), outcome).model_copy(update={"error": ErrorInfo.of(exc)})
-            return CallsystemRun(package_id, version or "unresolved", reply)
+            return CallsystemRun(package_id, version or "unresolved", failure_reply(ctx, exc))
 
     def _consumer_span(self, activation: Activation) -> AbstractContextManager[Span]:
         producer = span_context_of(activation.trace_context)

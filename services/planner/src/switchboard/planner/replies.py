@@ -1,7 +1,9 @@
 """The planner's side of `sb:replies`: write an activation's reply and record exactly once.
 
-A Lua script makes "mark written, append the reply, store the record" one atomic step, so an
-activation processed twice (a duplicate entry, a planner that took over) still yields one reply entry.
+A Lua script makes "mark written, append the reply, store the record, index it by time" one atomic
+step, so an activation processed twice (a duplicate entry, a planner that took over) still yields one
+reply entry. The index (`sb:records`) is what replays select from; ids past the retention leave it as
+their records expire.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ _WRITE_ONCE = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then
   redis.call('XADD', KEYS[2], '*', ARGV[1], ARGV[2])
   redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
+  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[6])
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. (tonumber(ARGV[5]) - tonumber(ARGV[4])))
   return 1
 end
 return 0
@@ -45,7 +49,9 @@ class ReplyWriter:
     async def write(self, reply: Reply, record: ActivationRecord) -> bool:
         """Append the reply and store the record unless already done; True when this call wrote them."""
         written = await self._script(
-            keys=[keys.reply_written(reply.activation_id), Stream.REPLIES.value, keys.record(reply.activation_id)],
-            args=[STREAM_FIELD, reply.to_json(), record.to_json(), self._retention_s],
+            keys=[keys.reply_written(reply.activation_id), Stream.REPLIES.value, keys.record(reply.activation_id),
+                  keys.RECORDS],
+            args=[STREAM_FIELD, reply.to_json(), record.to_json(), self._retention_s, repr(record.finished_at),
+                  reply.activation_id],
         )
         return bool(written)

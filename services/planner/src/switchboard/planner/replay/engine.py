@@ -1,0 +1,173 @@
+"""`Replayer`: one replay, or many at once with a bound, each audited first and reported in full."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from switchboard.core import keys
+from switchboard.core.config import ConfigStore
+from switchboard.core.errors import UnknownCallsystem
+from switchboard.core.personas import PersonaStore
+from switchboard.core.plugins import Callsystem, CallsystemRegistry
+from switchboard.core.wire import ActivationRecord, AuditEntry, ErrorInfo
+from switchboard.planner.context import ContextServices
+from switchboard.planner.replay.audit import AuditLog
+from switchboard.planner.replay.live import replay_activation, run_live
+from switchboard.planner.replay.recorded import RecordedRun, RecordedSteps, ending_of, run_recorded
+from switchboard.planner.replay.records import RecordStore
+from switchboard.planner.replay.report import ReplayMode, ReplayReport, ReplyView
+
+OFF = "off"
+QUEUED = "queued"
+ALREADY_POSTED = "skipped: the original's reply was posted already (force to post again)"
+UNFINISHED = "skipped: the replay did not finish"
+
+Progress = Callable[[int, int, ReplayReport], None]  # (done, total, the report just finished)
+
+
+@dataclass(frozen=True)
+class ReplayDeps:
+    client: aioredis.Redis
+    registry: CallsystemRegistry
+    services: ContextServices  # a recorded replay swaps its journal and dispatcher; delivery uses its writer
+    config: ConfigStore
+    personas: PersonaStore
+    live_timeout_s: float = 300.0  # how long a live replay waits for a planner to finish it
+
+
+class Replayer:
+    def __init__(self, deps: ReplayDeps) -> None:
+        self._deps = deps
+        self.records = RecordStore(deps.client)
+        self.audit = AuditLog(deps.client)
+
+    async def replay(self, activation_id: str, *, operator: str, mode: ReplayMode = "recorded",
+                     callsystem: str | None = None, deliver: bool = False, force: bool = False) -> ReplayReport:
+        """Replay one activation; every problem ends in the report (`error`), never in an exception."""
+        if mode not in ("recorded", "live"):
+            raise ValueError(f"replay mode {mode!r} is neither 'recorded' nor 'live'")
+        started = time.time()
+        record = await self.records.get(activation_id)
+        selector = callsystem or (original_key(record) if record else None)
+        replay_id = f"replay-{uuid.uuid4().hex[:16]}"
+        await self.audit.append(AuditEntry(action="replay", operator=operator, target=activation_id, mode=mode,
+                                           callsystem=selector, deliver=deliver, force=force, result_id=replay_id))
+        head: dict[str, Any] = {"activation_id": activation_id, "mode": mode, "operator": operator,
+                                "started_at": started}
+        if record is None or selector is None:
+            return finished(head, error=ErrorInfo(
+                code="no_record", message=f"there is no record of activation {activation_id} (or it has expired)"))
+        head |= {"replay_id": replay_id, "original_callsystem": original_key(record),
+                 "original": ReplyView.of_record(record), "delivery": await self._delivery(record, deliver, force)}
+        if mode == "recorded":
+            return await self._recorded(record, selector, operator, head)
+        return await self._live(record, selector, head)
+
+    async def replay_many(self, activation_ids: Sequence[str], *, operator: str, concurrency: int = 4,
+                          progress: Progress | None = None, **options: Any) -> list[ReplayReport]:
+        """Replay each, at most `concurrency` at once; reports in the order of `activation_ids`."""
+        bound = asyncio.Semaphore(max(1, concurrency))
+        done = 0
+
+        async def one(activation_id: str) -> ReplayReport:
+            nonlocal done
+            async with bound:
+                report = await self.replay(activation_id, operator=operator, **options)
+            done += 1
+            if progress is not None:
+                progress(done, len(activation_ids), report)
+            return report
+
+        return list(await asyncio.gather(*(one(activation_id) for activation_id in activation_ids)))
+
+    async def _delivery(self, record: ActivationRecord, deliver: bool, force: bool) -> str:
+        """Whether the replay's reply goes out: only if asked, and once the original's was posted only if forced."""
+        if not deliver:
+            return OFF
+        if not force and await self._deps.client.exists(keys.posted(record.activation.id)):
+            return ALREADY_POSTED
+        return QUEUED
+
+    async def _recorded(self, record: ActivationRecord, selector: str, operator: str,
+                        head: dict[str, Any]) -> ReplayReport:
+        try:
+            callsystem = self._deps.registry.resolve(selector)
+        except UnknownCallsystem as exc:
+            return finished(head, callsystem=selector, error=ErrorInfo.of(exc))
+        steps = await self._recorded_steps(callsystem, record)
+        if steps.lost:
+            return finished(head, callsystem=callsystem.key(), error=ErrorInfo(
+                code="journal_missing", message=f"the journal of {record.activation.id} is gone (trimmed or deleted)"))
+        run = await self._run_recorded(callsystem, record, steps)
+        replayed = ReplyView.of_reply(run.reply) if run.reply is not None else None
+        if head["delivery"] == QUEUED:
+            head["delivery"] = await self._deliver(record, callsystem, run, head["replay_id"], operator)
+        return finished(
+            head, callsystem=callsystem.key(), replayed=replayed,
+            matches=False if run.error else head["original"].same_as(replayed),
+            steps_used=tuple(run.steps.used), not_recorded=tuple(run.steps.missing),
+            unused=run.steps.unused(t.step for t in record.steps), original_stop=run.steps.original_stop,
+            notes=run.notes, error=run.error)
+
+    async def _recorded_steps(self, callsystem: Callsystem, record: ActivationRecord) -> RecordedSteps:
+        """What the original saw; the same version also ends where the original ended outside any step."""
+        same_version = callsystem.key() == original_key(record)
+        return await RecordedSteps.load(self._deps.client, record, ending_of(record) if same_version else None)
+
+    async def _run_recorded(self, callsystem: Callsystem, record: ActivationRecord,
+                            steps: RecordedSteps) -> RecordedRun:
+        """Under the original's conditions: its persona, and the tools its channel allowed then."""
+        deps, activation = self._deps, record.activation
+        config = await deps.config.resolve(activation.guild_id, activation.channel_id, activation.thread_parent_id)
+        persona = await deps.personas.get(record.persona) or deps.personas.builtin
+        group = tuple(await deps.personas.get_many(config.group)) if config.group else ()
+        allowed = record.allowed_tools if record.allowed_tools is not None else config.allowed_tools
+        return await run_recorded(callsystem, record, steps, deps.services, persona, frozenset(allowed), group,
+                                  config.group_chatter)
+
+    async def _deliver(self, record: ActivationRecord, callsystem: Callsystem, run: RecordedRun, replay_id: str,
+                       operator: str) -> str:
+        """Post a recorded replay's reply through the normal path: written once, with a record, for the gateway."""
+        if run.reply is None:
+            return UNFINISHED
+        activation = replay_activation(record.activation, replay_id, callsystem.key(), deliver=True)
+        reply = run.reply.model_copy(update={"activation_id": replay_id, "replay_of": record.activation.id,
+                                             "deliver": True, "interaction": None, "created_at": time.time()})
+        replayed = ActivationRecord(
+            activation=activation, callsystem=callsystem.package_id, callsystem_version=callsystem.version,
+            persona=record.persona, planner_id=f"replay:{operator}", outcome=reply.outcome, error=reply.error,
+            started_at=activation.accepted_at, finished_at=time.time(), steps=run.timings, notes=run.notes,
+            reply_text=reply.text, reply_images=tuple(image.sha256 for image in reply.images),
+            allowed_tools=record.allowed_tools)
+        await self._deps.services.replies.write(reply, replayed)
+        return QUEUED
+
+    async def _live(self, record: ActivationRecord, selector: str, head: dict[str, Any]) -> ReplayReport:
+        activation = replay_activation(record.activation, head["replay_id"], selector,
+                                       deliver=head["delivery"] == QUEUED)
+        timeout = self._deps.live_timeout_s
+        done = await run_live(self._deps.client, self._deps.services.queue, activation, timeout)
+        if done is None:
+            return finished(head, callsystem=selector, error=ErrorInfo(
+                code="replay_timeout", message=f"no planner finished {activation.id} within {timeout:g} s "
+                "(it stays queued)"))
+        replayed = ReplyView.of_record(done)
+        return finished(head, callsystem=original_key(done), replayed=replayed,
+                        matches=head["original"].same_as(replayed), steps_used=tuple(t.step for t in done.steps),
+                        notes=done.notes)
+
+
+def original_key(record: ActivationRecord) -> str:
+    return f"{record.callsystem}@{record.callsystem_version}"
+
+
+def finished(head: dict[str, Any], **fields: Any) -> ReplayReport:
+    """The report: what every replay knows from its start (`head`), what this one found, and how long it took."""
+    return ReplayReport(**head, **fields, duration_s=time.time() - head["started_at"])
