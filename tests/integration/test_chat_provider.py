@@ -14,14 +14,10 @@ from typing import Any
 import pytest
 import redis
 from celery import Celery
-from celery.contrib.testing.worker import start_worker
 from pydantic import SecretStr
 
 from switchboard.core import keys
-from switchboard.core.celery_app import make_celery
 from switchboard.core.errors import InferenceError
-from switchboard.core.journal import SyncJournal
-from switchboard.core.keys import Queue
 from switchboard.core.metrics import Metrics
 from switchboard.core.wire import (
     ChatMessage,
@@ -31,14 +27,14 @@ from switchboard.core.wire import (
     ReplyDelta,
     ToolSpec,
 )
-from switchboard.inference.bridge import InferenceBridge, register_inference_task
+from switchboard.inference.bridge import InferenceBridge
 from switchboard.inference.chat_models import build_chat_models
 from switchboard.inference.providers.openai_chat import OpenAIChat
 from switchboard.inference.settings import InferenceSettings
 from tests.conftest import wait_until
 from tests.support.echo_chat import EchoChat
 from tests.support.fake_chat_api import FakeChatApi
-from tests.support.steps import STEP_WAIT_S, journaled, new_activation_id, run_step, send_step
+from tests.support.steps import STEP_WAIT_S, journaled, new_activation_id, run_step, send_step, start_inference_worker
 
 API_KEY = "sk-chat-test-0123456789-do-not-leak"
 MODEL = "fake-chat-1"
@@ -66,12 +62,8 @@ def inference(redis_url: str, fake_api: FakeChatApi) -> Iterator[Callable[..., C
             stack.callback(chat.close)
             client = redis.Redis.from_url(redis_url, decode_responses=True)
             metrics = Metrics()
-            app = make_celery(settings, "test-inference-chat")
             bridge = InferenceBridge(chat, client, metrics, settings.live_interval_s, settings.trace_content)
-            register_inference_task(app, bridge, SyncJournal(client), metrics)
-            stack.enter_context(start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
-                                             loglevel="WARNING", queues=[Queue.INFERENCE.value]))
-            return app
+            return start_inference_worker(stack, settings, bridge, client, metrics, "test-inference-chat")
 
         yield start
 

@@ -18,20 +18,17 @@ from typing import Any
 import pytest
 import redis
 from celery import Celery
-from celery.contrib.testing.worker import start_worker
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from ray import serve
 
 from switchboard.core.blobs import SyncBlobStore
-from switchboard.core.celery_app import make_celery
-from switchboard.core.journal import SyncJournal
-from switchboard.core.keys import Queue, blob
+from switchboard.core.keys import blob
 from switchboard.core.metrics import Metrics
 from switchboard.core.redis_client import connect_sync
 from switchboard.core.wire import ImageRequest, ImageResult
 from switchboard.inference.__main__ import _admission, _start_host
-from switchboard.inference.bridge import InferenceBridge, register_inference_task
+from switchboard.inference.bridge import InferenceBridge
 from switchboard.inference.chat_models import build_chat_models
 from switchboard.inference.deployments.config import ImageRoleConfig, RayConfig
 from switchboard.inference.deployments.errors import ModelLoadError, PlacementError
@@ -42,7 +39,7 @@ from switchboard.inference.providers import build_image_driver
 from switchboard.inference.settings import InferenceSettings
 from tests.support.echo_chat import EchoChat
 from tests.support.ray_hosts import started
-from tests.support.steps import run_step
+from tests.support.steps import run_step, start_inference_worker
 from tests.support.tiny_diffusion import build_tiny_pipeline
 
 PREFIX = "diffusion-"
@@ -89,12 +86,7 @@ def inference(settings: InferenceSettings, image_host: ModelHost, redis_url: str
             bridge = InferenceBridge(build_chat_models(settings, EchoChat()), client, metrics,
                                      settings.live_interval_s, settings.trace_content, images=images,
                                      admission=_admission(settings, image_host, client, metrics))
-            app = make_celery(settings, "test-diffusion")
-            register_inference_task(app, bridge, SyncJournal(client), metrics)
-            stack.enter_context(start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
-                                             loglevel="WARNING", queues=[Queue.INFERENCE.value]))
-            app.metrics = metrics  # type: ignore[attr-defined]  # for the test to read
-            return app
+            return start_inference_worker(stack, settings, bridge, client, metrics, "test-diffusion")
 
         yield start
 

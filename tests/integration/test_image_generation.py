@@ -15,15 +15,12 @@ from typing import Any
 import pytest
 import redis
 from celery import Celery
-from celery.contrib.testing.worker import start_worker
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
 from switchboard.core.blobs import SyncBlobStore
-from switchboard.core.celery_app import make_celery
-from switchboard.core.journal import SyncJournal
-from switchboard.core.keys import Queue, blob
+from switchboard.core.keys import blob
 from switchboard.core.metrics import Metrics
 from switchboard.core.redis_client import connect_sync
 from switchboard.core.wire import (
@@ -33,7 +30,7 @@ from switchboard.core.wire import (
     InferenceRequest,
     InferenceResult,
 )
-from switchboard.inference.bridge import InferenceBridge, register_inference_task
+from switchboard.inference.bridge import InferenceBridge
 from switchboard.inference.chat_models import build_chat_models
 from switchboard.inference.image_headers import read_image_header
 from switchboard.inference.images import ImageGenerator
@@ -41,7 +38,7 @@ from switchboard.inference.providers import build_image_driver, build_image_gene
 from switchboard.inference.settings import InferenceSettings
 from tests.support.echo_chat import EchoChat
 from tests.support.fake_images_api import FakeImagesApi
-from tests.support.steps import run_step
+from tests.support.steps import run_step, start_inference_worker
 
 API_KEY = "sk-test-0123456789-do-not-leak"
 MODEL = "fake-image-1"
@@ -63,15 +60,10 @@ def inference(redis_url: str, spans: tuple[TracerProvider, InMemorySpanExporter]
             settings = InferenceSettings(redis_url=redis_url, **overrides)
             metrics = Metrics()
             client = redis.Redis.from_url(redis_url, decode_responses=True)
-            app = make_celery(settings, "test-inference")
             bridge = InferenceBridge(build_chat_models(settings, EchoChat()), client, metrics,
                                      settings.live_interval_s, settings.trace_content,
                                      images=image_role(settings, metrics, spans[0]))
-            register_inference_task(app, bridge, SyncJournal(client), metrics)
-            stack.enter_context(start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
-                                             loglevel="WARNING", queues=[Queue.INFERENCE.value]))
-            app.metrics = metrics  # type: ignore[attr-defined]  # for the test to read
-            return app
+            return start_inference_worker(stack, settings, bridge, client, metrics, "test-inference")
 
         yield start
 

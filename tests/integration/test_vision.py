@@ -17,20 +17,16 @@ from typing import Any
 import pytest
 import redis
 from celery import Celery
-from celery.contrib.testing.worker import start_worker
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from ray import serve
 
 from switchboard.core.blobs import SyncBlobStore
-from switchboard.core.celery_app import make_celery
-from switchboard.core.journal import SyncJournal
-from switchboard.core.keys import Queue
 from switchboard.core.metrics import Metrics
 from switchboard.core.wire import AttachmentRef, InferenceRequest, VisionRequest, VisionResult
 from switchboard.inference.__main__ import _start_host
-from switchboard.inference.bridge import InferenceBridge, register_inference_task
+from switchboard.inference.bridge import InferenceBridge
 from switchboard.inference.chat_models import build_chat_models
 from switchboard.inference.deployments.config import RayConfig, VisionRoleConfig
 from switchboard.inference.deployments.errors import ModelLoadError, PlacementError
@@ -41,7 +37,7 @@ from switchboard.inference.vision import build_vision_recognizer
 from tests.conftest import wait_until
 from tests.support.echo_chat import EchoChat
 from tests.support.ray_hosts import started
-from tests.support.steps import run_step
+from tests.support.steps import run_step, start_inference_worker
 
 IMAGES = Path(__file__).parents[1] / "fixtures" / "images"
 CATS = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat", "lynx"}
@@ -67,15 +63,10 @@ def inference(redis_url: str, vision_host: ModelHost, spans: tuple[TracerProvide
                                             "vision_backend": "efficientnet", **overrides})
             metrics = Metrics()
             client = redis.Redis.from_url(redis_url, decode_responses=True)
-            app = make_celery(settings, "test-inference")
             vision = build_vision_recognizer(settings, vision_host, metrics, tracer=spans[0].get_tracer("test"))
             bridge = InferenceBridge(build_chat_models(settings, EchoChat()), client, metrics,
                                      settings.live_interval_s, settings.trace_content, vision=vision)
-            register_inference_task(app, bridge, SyncJournal(client), metrics)
-            stack.enter_context(start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
-                                             loglevel="WARNING", queues=[Queue.INFERENCE.value]))
-            app.metrics = metrics  # type: ignore[attr-defined]  # for the test to read
-            return app
+            return start_inference_worker(stack, settings, bridge, client, metrics, "test-inference")
 
         yield start
 

@@ -24,22 +24,18 @@ from typing import Any
 import pytest
 import redis
 from celery import Celery
-from celery.contrib.testing.worker import start_worker
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from pydantic import SecretStr
 
 from switchboard.core.blobs import SyncBlobStore
-from switchboard.core.celery_app import make_celery
 from switchboard.core.errors import InferenceError, NoQualifiedModel
-from switchboard.core.journal import SyncJournal
-from switchboard.core.keys import Queue
 from switchboard.core.metrics import Metrics
 from switchboard.core.role_tools import model_view
 from switchboard.core.wire import AttachmentRef, VisionRequest, VisionResult
 from switchboard.inference.__main__ import _admission
-from switchboard.inference.bridge import InferenceBridge, register_inference_task
+from switchboard.inference.bridge import InferenceBridge
 from switchboard.inference.chat_models import DRIVERS, build_chat_models
 from switchboard.inference.settings import InferenceSettings
 from switchboard.inference.vision import build_vision_recognizer
@@ -48,7 +44,7 @@ from tests.support.fake_anthropic_api import FakeAnthropicApi
 from tests.support.fake_chat_api import FakeChatApi
 from tests.support.fake_gemini_api import FakeGeminiApi
 from tests.support.image_inputs import ReceivedImage
-from tests.support.steps import run_step
+from tests.support.steps import run_step, start_inference_worker
 
 IMAGES = Path(__file__).parents[1] / "fixtures" / "images"
 API_KEY = "sk-vlm-test-0123456789-do-not-leak"
@@ -124,12 +120,7 @@ def inference(redis_url: str, spans: tuple[TracerProvider, InMemorySpanExporter]
             vision = build_vision_recognizer(settings, None, metrics, tracer=spans[0].get_tracer("test"), chat=chat)
             bridge = InferenceBridge(chat, client, metrics, settings.live_interval_s, settings.trace_content,
                                      vision=vision, admission=_admission(settings, None, client, metrics))
-            app = make_celery(settings, "test-inference-vlm")
-            register_inference_task(app, bridge, SyncJournal(client), metrics)
-            stack.enter_context(start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
-                                             loglevel="WARNING", queues=[Queue.INFERENCE.value]))
-            app.metrics = metrics  # type: ignore[attr-defined]  # for the test to read
-            return app
+            return start_inference_worker(stack, settings, bridge, client, metrics, "test-inference-vlm")
 
         yield start
 

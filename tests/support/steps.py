@@ -1,19 +1,40 @@
-"""Sending one inference step the way the planner does, and reading its result from the journal."""
+"""An inference worker for tests, sending one step to it the way the planner does, and reading its result from
+the journal."""
 
 from __future__ import annotations
 
 import itertools
+from contextlib import ExitStack
 
 import redis
 from celery import Celery
+from celery.contrib.testing.worker import start_worker
 
+from switchboard.core.celery_app import make_celery
 from switchboard.core.journal import SyncJournal
 from switchboard.core.keys import Queue, Task
+from switchboard.core.metrics import Metrics
+from switchboard.core.settings import ServiceSettings
 from switchboard.core.wire import StepPayload, StepRequest, StepResult
+from switchboard.inference.bridge import InferenceBridge, register_inference_task
 from tests.conftest import wait_until
 
 STEP_WAIT_S = 30.0
 _activation_ids = itertools.count(50_000)
+
+
+def start_inference_worker(stack: ExitStack, settings: ServiceSettings, bridge: InferenceBridge,
+                           client: redis.Redis, metrics: Metrics, name: str) -> Celery:
+    """A real Celery worker (two threads) on `sb.inference` running `bridge`, stopped when `stack` closes.
+
+    The returned app carries `metrics` as `app.metrics`, for tests that read what the bridge recorded.
+    """
+    app = make_celery(settings, name)
+    register_inference_task(app, bridge, SyncJournal(client), metrics)
+    stack.enter_context(start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
+                                     loglevel="WARNING", queues=[Queue.INFERENCE.value]))
+    app.metrics = metrics  # type: ignore[attr-defined]
+    return app
 
 
 def new_activation_id() -> str:
