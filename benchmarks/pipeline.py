@@ -15,28 +15,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import statistics
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import redis
 import redis.asyncio as aioredis
+from common import machine, now_iso, percentile, write_report
 
 from switchboard.devstack.stack import Stack, StackConfig
 from switchboard.emulator.client import EmulatorClient
 
 CURSOR = "▌"
-RESULTS = Path(__file__).parent / "results"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def redis_floor(url: str, samples: int = 3000) -> dict[str, float]:
@@ -164,10 +157,7 @@ def main() -> None:
         finally:
             stack.stop()
     print_report(report)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"pipeline-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    out.write_text(json.dumps(report, indent=2))
-    print(f"\nwritten to {out}")
+    print(f"\nwritten to {write_report('pipeline', report)}")
 
 
 def measure(stack: Stack, rates: list[float], seconds: float, drain: float, channel_count: int) -> dict:
@@ -185,8 +175,7 @@ def measure(stack: Stack, rates: list[float], seconds: float, drain: float, chan
         result["redis_commands_per_activation"] = busy / max(1, result["replied"])
         results.append(result)
     return {
-        "benchmark": "pipeline", "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "benchmark": "pipeline", "date": now_iso(), "machine": machine(),
         "model": "echo (Ray Serve deployment)", "redis_rtt": floor, "idle_redis_commands_per_s": idle,
         "warmup_replied": warmup["replied"], "rates": results,
     }
