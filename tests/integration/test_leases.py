@@ -23,7 +23,8 @@ from tests.conftest import wait_until
 @pytest.fixture
 def client(redis_server: RedisServer) -> redis.Redis:
     client = redis.Redis.from_url(redis_server.url)
-    client.delete(keys.lane_slots("test"), keys.lane_slots("tools:slow"), keys.lane_waiters("test"))
+    client.delete(keys.lane_slots("test"), keys.lane_slots("tools:slow"), keys.lane_waiters("test"),
+                  keys.lane_freed("test"))
     return client
 
 
@@ -77,6 +78,15 @@ def test_the_wait_is_a_bounded_queue_beyond_which_callers_are_refused_at_once(cl
         waiter.join(10)
     assert outcomes == ["ran", "ran"]  # both queued callers ran once the holder gave its slot back
     assert client.zcard(keys.lane_waiters("test")) == 0
+
+
+def test_each_slot_given_back_leaves_a_wake_up_for_a_waiter_at_most_capacity_of_them(client: redis.Redis) -> None:
+    slots = LaneSlots(client)
+    for _ in range(5):
+        with slots.hold("test", 2, ttl_s=30, wait_s=0):
+            pass
+    assert client.lrange(keys.lane_freed("test"), 0, -1) == [b"1", b"1"]  # nobody waited: two stale, harmless
+    assert 0 < client.pttl(keys.lane_freed("test")) <= 60_000
 
 
 def _hold_forever(url: str, ready: multiprocessing.synchronize.Event) -> None:

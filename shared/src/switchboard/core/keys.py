@@ -166,6 +166,11 @@ def lane_slots(lane: str) -> str:
     return f"{PREFIX}:lane-slots:{lane}"
 
 
+def lane_freed(lane: str) -> str:
+    """List with one entry per slot given back (capped at the capacity), which waiters block on (`leases.LaneSlots`)."""
+    return f"{PREFIX}:lane-freed:{lane}"
+
+
 def lane_waiters(lane: str) -> str:
     """Sorted set of the callers waiting for a lane's slot, scored by when they give up (`leases.LaneSlots`)."""
     return f"{PREFIX}:lane-waiters:{lane}"

@@ -6,6 +6,10 @@ this lease if fewer than `capacity` remain, all in one Lua script. A holder give
 it is done; a caller that cannot get one within its wait gets a typed `LaneFull` carrying how many
 hold the lane and its capacity.
 
+A holder that gives its slot back also pushes a wake-up on `sb:lane-freed:<lane>` (a list capped at the
+capacity), which a waiter blocks on, so a freed slot is taken at once rather than at the next poll; the
+poll remains only for leases that lapsed, whose holders died without a word.
+
 The wait is a bounded queue: a caller that finds the lane full joins `sb:lane-waiters:<lane>` (scored
 by when it gives up, so a killed waiter leaves it too), unless `queue_limit` callers already wait; then
 it is refused at once with `LaneBackpressure` carrying the queue's length and limit. Waiters poll with
@@ -43,7 +47,16 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return -1
 """
-MAX_POLL_S = 0.2
+_GIVE_BACK = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+  redis.call('LPUSH', KEYS[2], '1')
+  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+"""
+MAX_POLL_S = 0.5  # how soon a lapsed lease (a dead holder) is noticed; given-back slots wake waiters at once
+MIN_BLOCK_S = 0.01  # BLPOP reads a timeout that rounds to 0 as "block forever"
+FREED_TTL_MS = 60_000
 
 
 class LaneSlots:
@@ -53,6 +66,7 @@ class LaneSlots:
         self._redis = client
         self._take = client.register_script(_TAKE)
         self._join = client.register_script(_JOIN_QUEUE)
+        self._give_back = client.register_script(_GIVE_BACK)
 
     @contextmanager
     def hold(self, lane: str, capacity: int, ttl_s: float, wait_s: float,
@@ -69,7 +83,7 @@ class LaneSlots:
         try:
             yield
         finally:
-            self._redis.zrem(key, lease)
+            self._give_back(keys=[key, keys.lane_freed(lane)], args=[lease, capacity, FREED_TTL_MS])
 
     @contextmanager
     def _queued(self, lane: str, lease: str, wait_s: float, queue_limit: int | None) -> Iterator[None]:
@@ -88,12 +102,11 @@ class LaneSlots:
 
     def _wait(self, lane: str, key: str, lease: str, capacity: int, ttl_s: float, wait_s: float,
               holders: int) -> None:
-        deadline, pause = time.monotonic() + wait_s, 0.01
+        deadline, freed = time.monotonic() + wait_s, keys.lane_freed(lane)
         while holders >= 0:
             if (left := deadline - time.monotonic()) <= 0:
                 raise LaneFull(lane, holders, capacity)
-            time.sleep(min(pause, left))
-            pause = min(pause * 2, MAX_POLL_S)
+            self._redis.blpop([freed], timeout=max(MIN_BLOCK_S, min(MAX_POLL_S, left)))
             holders = self._try(key, lease, capacity, ttl_s)
 
     def _try(self, key: str, lease: str, capacity: int, ttl_s: float) -> int:
