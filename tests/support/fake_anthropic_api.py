@@ -34,7 +34,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.fake_http import Failure, FakeHandler, LocalFake, RecordedRequest, error_body
+from tests.support.fake_http import Failure, FakeHandler, LocalFake, QueuedAnswers, RecordedRequest
 from tests.support.image_inputs import ReceivedImage, decode_base64, sniffed_type
 from tests.support.sse_replay import end_stream, hold_stream, send_event, split_text, start_stream, word_pieces
 
@@ -60,7 +60,7 @@ def anthropic_error(kind: str, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": kind, "message": message}}
 
 
-class FakeAnthropicApi(LocalFake):
+class FakeAnthropicApi(QueuedAnswers, LocalFake):
     """The fake server. Start and stop it with `with`, or `start()` / `stop()`."""
 
     def __init__(self, model: str = MODEL, api_key: str = API_KEY) -> None:
@@ -87,11 +87,6 @@ class FakeAnthropicApi(LocalFake):
         """
         with self._lock:
             self._queued.append(_Script(text, tuple(tool_calls or ()), hold, error, cut, stop_reason))
-
-    def fail_next(self, status: int, body: dict | str | bytes | None = None) -> None:
-        """Answer the next request with `status` and `body` (a dict is sent as JSON), not a stream."""
-        with self._lock:
-            self._queued.append(Failure(status, error_body(status, body)))
 
     def _serve(self, handler: FakeHandler, request: RecordedRequest) -> None:
         answer = self._answer(request)

@@ -30,7 +30,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.fake_http import Failure, FakeHandler, LocalFake, RecordedRequest, error_body
+from tests.support.fake_http import Failure, FakeHandler, LocalFake, QueuedAnswers, RecordedRequest
 from tests.support.image_inputs import ReceivedImage, decode_base64, sniffed_type
 
 COMPLETIONS_PATH = "/v1/chat/completions"
@@ -46,7 +46,7 @@ class _Script:
     hold: bool = False
 
 
-class FakeChatApi(LocalFake):
+class FakeChatApi(QueuedAnswers, LocalFake):
     """The fake server. Start and stop it with `with`, or `start()` / `stop()`; `url` is what
     `SWITCHBOARD_CHAT_BASE_URL` takes."""
 
@@ -66,11 +66,6 @@ class FakeChatApi(LocalFake):
         """
         with self._lock:
             self._queued.append(_Script(text, tuple(tool_calls or ()), hold))
-
-    def fail_next(self, status: int, body: dict | str | bytes | None = None) -> None:
-        """Answer the next request with `status` and `body` (a dict is sent as JSON), not a stream."""
-        with self._lock:
-            self._queued.append(Failure(status, error_body(status, body)))
 
     def _serve(self, handler: FakeHandler, request: RecordedRequest) -> None:
         answer = self._answer(request)

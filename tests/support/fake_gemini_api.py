@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support.fake_http import Failure, FakeHandler, LocalFake, RecordedRequest, error_body
+from tests.support.fake_http import Failure, FakeHandler, LocalFake, QueuedAnswers, RecordedRequest
 from tests.support.image_inputs import ReceivedImage, decode_base64, sniffed_type
 from tests.support.sse_replay import end_stream, hold_stream, send_event, start_stream, word_pieces
 
@@ -84,7 +84,7 @@ def gemini_error(code: int, message: str, reason: str | None = None) -> dict[str
     return {"error": error}
 
 
-class FakeGeminiApi(LocalFake):
+class FakeGeminiApi(QueuedAnswers, LocalFake):
     """The fake server. Start and stop it with `with`, or `start()` / `stop()`."""
 
     def __init__(self, api_key: str = API_KEY) -> None:
@@ -109,11 +109,6 @@ class FakeGeminiApi(LocalFake):
         """
         with self._lock:
             self._queued.append(_Script(text, tuple(tool_calls or ()), hold, error, cut, finish_reason))
-
-    def fail_next(self, status: int, body: dict | str | bytes | None = None) -> None:
-        """Answer the next request with `status` and `body` (a dict is sent as JSON), not a stream."""
-        with self._lock:
-            self._queued.append(Failure(status, error_body(status, body)))
 
     def _serve(self, handler: FakeHandler, request: RecordedRequest) -> None:
         answer, model = self._answer(request)

@@ -67,6 +67,18 @@ class LocalFake:
         self.stop()
 
 
+class QueuedAnswers:
+    """For fakes that answer from a queue of scripted answers kept in `self._queued` under `self._lock`."""
+
+    _lock: threading.Lock
+    _queued: list[Any]
+
+    def fail_next(self, status: int, body: dict | str | bytes | None = None) -> None:
+        """Answer the next request with `status` and `body` (a dict is sent as JSON), not a stream."""
+        with self._lock:
+            self._queued.append(Failure(status, error_body(status, body)))
+
+
 class FakeHandler(BaseHTTPRequestHandler):
     """Records each request on its fake and hands it to the fake's `serve`; quiet."""
 
