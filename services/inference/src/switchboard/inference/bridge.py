@@ -75,9 +75,11 @@ class InferenceBridge:
         self._catalog = chat.catalog
         self._lane = lane
         self._admission = admission
-        self._images = images
-        self._vision = vision
-        self._embedder = embedder
+        # The roles besides chat, by request type: the role's name and its runner (None: not configured here).
+        self._runners: dict[type, tuple[Role, Callable[[StepRequest], StepResult] | None]] = {
+            ImageRequest: (IMAGE_ROLE, images.generate if images else None),
+            VisionRequest: (VISION_ROLE, vision.recognize if vision else None),
+            EmbedRequest: (EMBED_ROLE, embedder.embed if embedder else None)}
         self._live = live
         self._metrics = metrics
         self._live_interval_s = live_interval_s
@@ -89,13 +91,9 @@ class InferenceBridge:
             entry, model = self._chat.pick(request)
             with self._admitted(entry):
                 return self._chat_call(step, request, entry, model)
-        runners: dict[type, tuple[Role, Callable[[StepRequest], StepResult] | None]] = {
-            ImageRequest: (IMAGE_ROLE, self._images and self._images.generate),
-            VisionRequest: (VISION_ROLE, self._vision and self._vision.recognize),
-            EmbedRequest: (EMBED_ROLE, self._embedder and self._embedder.embed)}
-        if type(request) not in runners:
+        if type(request) not in self._runners:
             raise TypeError(f"{step.task_id}: the inference bridge got a {request.kind}")
-        role, runner = runners[type(request)]
+        role, runner = self._runners[type(request)]
         if runner is None:
             raise RoleNotConfigured(role)
         with self._admitted(self._catalog.resolve(role, request.model)):
