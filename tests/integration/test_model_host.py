@@ -102,6 +102,35 @@ def test_llama_streams_deltas_then_done(llama_host: ModelHost) -> None:
     assert done["model"] == "SmolLM2-135M-Instruct"
 
 
+WEATHER = {"name": "weather", "description": "The forecast for a city",
+           "parameters": {"type": "object", "additionalProperties": False, "required": ["city", "unit"],
+                          "properties": {"city": {"type": "string", "maxLength": 40},
+                                         "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}}}
+CLOCK = {"name": "clock", "description": "The time now", "parameters": {"type": "object", "properties": {}}}
+
+
+@pytest.mark.parametrize("choice", ["weather", "required"])
+def test_llama_calls_a_forced_tool_with_arguments_of_the_schemas_shape(llama_host: ModelHost, choice: str) -> None:
+    chunks = list(llama_host.stream_chat(chat_request("Will it rain in Paris tomorrow?", max_tokens=64,
+                                                      tools=[WEATHER, CLOCK], tool_choice=choice)))
+
+    assert len(chunks) == 1, chunks  # a call is held back whole, never streamed as text
+    done = chunks[0]
+    assert done["finish_reason"] == "tool_calls" and len(done["tool_calls"]) == 1, done
+    call = done["tool_calls"][0]
+    assert call["name"] in {"weather", "clock"} and (choice == "required" or call["name"] == "weather")
+    if call["name"] == "weather":
+        assert set(call["arguments"]) == {"city", "unit"} and call["arguments"]["unit"] in {"celsius", "fahrenheit"}
+    assert done["completion_tokens"] > 0
+
+
+def test_llama_streams_prose_when_offered_tools_it_does_not_call(llama_host: ModelHost) -> None:
+    chunks = list(llama_host.stream_chat(chat_request("Say hello to Ada.", max_tokens=16, tools=[WEATHER])))
+
+    text, done = assert_well_formed(chunks)
+    assert text.strip() and not text.lstrip().startswith("{") and "tool_calls" not in done
+
+
 def test_max_tokens_ends_stream_with_length(llama_host: ModelHost) -> None:
     chunks = list(llama_host.stream_chat(chat_request("Write a long story about a dragon.", max_tokens=5)))
 

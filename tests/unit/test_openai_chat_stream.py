@@ -11,7 +11,7 @@ from switchboard.core.errors import InferenceError, ModelUnavailable
 from switchboard.inference.deployments.protocol import parse_chat_request
 from switchboard.inference.providers.openai_chat import openai_message, openai_tool, openai_tool_choice
 from switchboard.inference.providers.openai_stream import UNPARSED_KEY, ChatStreamParser, parse_arguments
-from switchboard.inference.providers.tool_choice import read_tool_choice
+from switchboard.inference.tool_choice import read_tool_choice
 
 
 def data(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> str:

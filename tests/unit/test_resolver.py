@@ -20,6 +20,7 @@ GPT = ModelEntry(name="gpt", role="chat", provider="openrouter", provider_model=
 MINILM = ModelEntry(name="minilm", role="embed", provider=LOCAL_PROVIDER, provider_model="all-MiniLM-L6-v2",
                     context_tokens=256)
 TOOLS = ModelRequirements(capabilities=frozenset({"tools"}))
+LONG_CONTEXT = ModelRequirements(min_context_tokens=100_000)
 
 
 @pytest.fixture
@@ -105,7 +106,8 @@ def test_the_catalog_from_settings_has_the_local_roles_and_the_configured_hosted
                                "plan": "claude", "vision": "efficientnet-lite0", "embed": "all-MiniLM-L6-v2"}
     hosted = catalog.resolve("chat", "local-llama-70b")
     assert (hosted.local, hosted.lane, hosted.provider_model) == (False, "cloud:lab", "local-llama-70b")
-    assert catalog.resolve("chat", "default", TOOLS).name == "claude"  # the local model cannot call tools
+    assert catalog.resolve("chat", "default", TOOLS).name == "SmolLM2-135M-Instruct"  # tools through a grammar
+    assert catalog.resolve("chat", "default", LONG_CONTEXT).name == "claude"  # 2048 tokens are too few
     assert settings.providers["claude-api"].url == "https://api.anthropic.com"
 
 

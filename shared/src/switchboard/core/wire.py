@@ -10,7 +10,7 @@ import time
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from switchboard.core.errors import InvalidPayload, SwitchboardError, error_from_wire
 
@@ -188,6 +188,9 @@ class ModelRequirements(WireModel):
     min_context_tokens: int = Field(default=0, ge=0, le=10_000_000)
 
 
+TOOL_CHOICE_MODES = ("auto", "none", "required", "any")
+
+
 class InferenceRequest(WireModel):
     """A model call. `stream_to` names the activation whose live channel receives token deltas.
 
@@ -206,6 +209,15 @@ class InferenceRequest(WireModel):
     seed: int | None = None
     stream_to: str | None = None
     tools: tuple[ToolSpec, ...] = ()  # offered to the model; it may answer with `tool_calls` instead of text
+    # With tools: "auto" (the model decides; the default), "none", "required" (some call), or a tool's name.
+    tool_choice: str | None = Field(default=None, max_length=128)
+
+    @model_validator(mode="after")
+    def _choice_names_an_offered_tool(self) -> Self:
+        choice = self.tool_choice
+        if choice and choice not in TOOL_CHOICE_MODES and all(tool.name != choice for tool in self.tools):
+            raise ValueError(f"tool_choice {choice!r} is neither {'/'.join(TOOL_CHOICE_MODES)} nor an offered tool")
+        return self
 
 
 class InferenceResult(WireModel):

@@ -200,6 +200,8 @@ def _ray_request(request: InferenceRequest) -> dict[str, Any]:
     }
     if request.tools:
         body["tools"] = [tool.model_dump(include={"name", "description", "parameters"}) for tool in request.tools]
+        if request.tool_choice:
+            body["tool_choice"] = request.tool_choice
     return body
 
 

@@ -4,8 +4,9 @@ Local entries are the Ray roles this service runs (the image model among them wh
 hosted entries are the primary chat model when `chat_backend=openai`, the image model when
 `image_backend=openai`, and every model in `SWITCHBOARD_MODELS`.
 The standard aliases point at the primary model of each role unless `SWITCHBOARD_MODEL_ALIASES` says
-otherwise. What a model can do is declared here, not guessed: the local llama.cpp and echo engines stream
-text but cannot call tools; hosted chat APIs do both; reading images (`vision_input`) is declared per model
+otherwise. What a model can do is declared here, not guessed: the local llama.cpp engine and hosted chat APIs
+stream text and call tools (llama.cpp through a grammar, see `deployments.local_tools`); the echo engine only
+streams; reading images (`vision_input`) is declared per model
 in `SWITCHBOARD_MODELS`.
 
 With `vision_backend=vlm` the vision model is a chat model: `vision_model` is resolved among the chat models
@@ -25,7 +26,7 @@ from switchboard.inference.settings import InferenceSettings
 # The provider name of the primary hosted chat model (`chat_backend=openai`) and of the image driver.
 PRIMARY_PROVIDER = "openai"
 STREAM_ONLY = frozenset({"stream"})
-HOSTED_CHAT = frozenset({"stream", "tools"})
+CALLS_TOOLS = frozenset({"stream", "tools"})
 VISION_INPUT = ModelRequirements(capabilities=frozenset({"vision_input"}))
 VLM_PREFIX = "vision:"  # the vision entry of the chat model that describes images (vision_backend=vlm)
 
@@ -34,11 +35,12 @@ def primary_chat(settings: InferenceSettings) -> ModelEntry:
     """The chat model `chat_backend` configures: the target of `default`, `swift` and `plan` by default."""
     if settings.chat_backend == "openai":
         return ModelEntry(name=settings.chat_model_name, role="chat", provider=PRIMARY_PROVIDER,
-                          provider_model=settings.chat_model_name, capabilities=HOSTED_CHAT,
+                          provider_model=settings.chat_model_name, capabilities=CALLS_TOOLS,
                           context_tokens=settings.chat_context_tokens)
     role = settings.chat_role()
     return ModelEntry(name=role.model_name, role="chat", provider=LOCAL_PROVIDER, provider_model=role.model_name,
-                      capabilities=STREAM_ONLY, context_tokens=role.n_ctx)
+                      capabilities=CALLS_TOOLS if role.backend == "llama" else STREAM_ONLY,
+                      context_tokens=role.n_ctx)
 
 
 def primary_image(settings: InferenceSettings) -> ModelEntry:

@@ -134,13 +134,14 @@ class StepContext:
 
     async def infer(self, messages: list[ChatMessage], *, max_tokens: int = 256, temperature: float = 0.7,
                     stream: bool = True, tools: Sequence[ToolSpec] = (), model: str = "default",
-                    requires: ModelRequirements | None = None) -> InferenceResult:
+                    requires: ModelRequirements | None = None, tool_choice: str | None = None) -> InferenceResult:
         """A chat completion on `model` (an alias such as `default`, `swift`, `plan`, or a catalog name); with
         `requires`, on a model that meets the profile (the inference service fails it `no_qualified_model`
-        when none does). Token deltas stream to the activation's live channel unless `stream` is off."""
+        when none does). With `tools`, `tool_choice` is "auto" (default), "none", "required" or a tool's name.
+        Token deltas stream to the activation's live channel unless `stream` is off."""
         request = InferenceRequest(messages=tuple(messages), max_tokens=max_tokens, temperature=temperature,
                                    stream_to=self.activation.id if stream else None, tools=tuple(tools),
-                                   model=model, requires=requires)
+                                   model=model, requires=requires, tool_choice=tool_choice)
         result = await self._remote_step(self._next_key("infer"), request)
         return _output(result, InferenceResult)
 

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from switchboard.inference.deployments.config import ChatRoleConfig
 from switchboard.inference.deployments.errors import ModelLoadError
+from switchboard.inference.deployments.local_tools import ToolOffer, offered
 from switchboard.inference.deployments.protocol import ChatRequest, FinishReason, delta_chunk, done_chunk
 from switchboard.inference.deployments.weights import resolve_model_path
 
@@ -85,25 +86,66 @@ class LlamaEngine:
             yield from self._generate(request)
 
     def _generate(self, request: ChatRequest) -> Iterator[dict[str, Any]]:
+        offer = request.tools
+        messages = offered(request.messages, offer)
+        if offer is not None and offer.forced:
+            yield from self._call(messages, request, offer)
+            return
+        parts: list[str] = []
+        held = ""  # blank text the reply opens with, held while it may still be the start of a call
+        finish: FinishReason = "length"
+        for text, reason in self._sample(messages, request):
+            finish = reason or finish
+            if offer is not None and not parts:
+                held += text
+                if not held.strip():
+                    continue
+                if offer.opens_call(held):
+                    yield from self._call(messages, request, offer)
+                    return
+                text, held = held, ""
+            if text:
+                parts.append(text)
+                yield delta_chunk(text)
+        prompt_tokens, completion_tokens = self._usage(held + "".join(parts), finish)
+        yield done_chunk(finish, prompt_tokens, completion_tokens, self._model_name)
+
+    def _call(self, messages: list[dict[str, str]], request: ChatRequest, offer: ToolOffer) -> Iterator[dict[str, Any]]:
+        """Sample a tool call under the offer's grammar; held back whole, since a half call is no use to anyone.
+        A call cut off by ``max_tokens`` is not one: its text comes back, finishing on ``length``."""
+        from llama_cpp import LlamaGrammar
+
+        grammar = LlamaGrammar.from_string(offer.call_grammar(), verbose=False)
+        finish: FinishReason = "length"
+        parts = []
+        for text, reason in self._sample(messages, request, grammar):
+            parts.append(text)
+            finish = reason or finish
+        completion = "".join(parts)
+        prompt_tokens, completion_tokens = self._usage(completion, finish)
+        calls = offer.read_calls(completion) if finish == "stop" else None
+        if calls is None:
+            yield delta_chunk(completion)
+        yield done_chunk("tool_calls" if calls else finish, prompt_tokens, completion_tokens, self._model_name,
+                         tool_calls=calls)
+
+    def _sample(self, messages: list[dict[str, str]], request: ChatRequest,
+                grammar: Any = None) -> Iterator[tuple[str, FinishReason | None]]:
+        """(text, finish reason or None) per streamed chunk of one llama.cpp generation."""
         chunks = self._llm.create_chat_completion(
-            messages=list(request.messages),
+            messages=messages,
             stream=True,
             max_tokens=request.max_tokens,
             temperature=request.temperature,
             seed=request.seed,
+            grammar=grammar,
         )
-        parts: list[str] = []
-        finish: FinishReason = "length"
         for chunk in chunks:
             choice = chunk["choices"][0]
-            text = choice["delta"].get("content")
-            if text:
-                parts.append(text)
-                yield delta_chunk(text)
-            if choice.get("finish_reason"):
-                finish = "length" if choice["finish_reason"] == "length" else "stop"
-        prompt_tokens, completion_tokens = self._usage("".join(parts), finish)
-        yield done_chunk(finish, prompt_tokens, completion_tokens, self._model_name)
+            reason = choice.get("finish_reason")
+            text = choice["delta"].get("content") or ""
+            if text or reason:
+                yield text, ("length" if reason == "length" else "stop") if reason else None
 
     def _usage(self, completion: str, finish: FinishReason) -> tuple[int, int]:
         """Token counts of the generation that just ended (llama.cpp streams none).

@@ -14,11 +14,10 @@ Celery bridge from JSON)::
      "tool_choice": "auto" | "none" | "required" | "any" | str}         # optional
 
 ``seed``, ``traceparent``, ``tools`` and ``tool_choice`` may be omitted; unknown keys are
-ignored. ``tool_choice`` (the bridge sends none yet) is for the OpenAI-compatible driver and
-counts only with ``tools``: "auto" lets the model decide, "none" forbids tools, "required"
-(or "any") demands a call, and any other string names the one tool the model must call (a
-name not in ``tools`` is refused). Forcing a tool is what makes a small model behind
-llama-cpp-python's server call one at all; the local engines ignore the key.
+ignored. ``tool_choice`` counts only with ``tools``: "auto" lets the model decide, "none" forbids
+tools, "required" (or "any") demands a call, and any other string names the one tool the model
+must call (a name not in ``tools`` is refused). Forcing a tool is what makes a small model call
+one at all.
 
 ``images`` put pictures in a user's message, for models that can read them (catalog capability
 ``vision_input``: the vision role's ``vlm`` backend sends the image to describe this way). Each hosted
@@ -30,11 +29,10 @@ token, then exactly one ``{"type": "done", "finish_reason": str,
 "prompt_tokens": int, "completion_tokens": int, "model": str}``; a backend that
 can call tools adds ``"tool_calls": [{"id", "name", "arguments": dict}]`` to it.
 
-The local engines (echo, llama.cpp) cannot call tools: they ignore ``tools`` and
-answer with text. Tool turns in the history are folded into plain text
-(``_local_message``) rather than dropped, so a conversation that another backend
-started with tools still gives the local model the tool results to read; small
-chat templates (SmolLM2's) know no ``tool`` role, so it becomes ``user``.
+The llama.cpp engine calls tools through a prompt and a grammar (``local_tools``); the echo
+engine ignores them. Tool turns in the history are folded into plain text (``_local_message``),
+so a local model reads the tool results whichever backend asked for the tools; small chat
+templates (SmolLM2's) know no ``tool`` role, so it becomes ``user``.
 """
 
 from __future__ import annotations
@@ -44,7 +42,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from switchboard.core.errors import InferenceError
 from switchboard.inference.deployments.errors import InvalidChatRequestError
+from switchboard.inference.deployments.local_tools import ToolOffer
+from switchboard.inference.tool_choice import read_tool_choice
 
 ROLES: frozenset[str] = frozenset({"system", "user", "assistant", "tool"})
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
@@ -52,13 +53,15 @@ FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
 
 @dataclass(frozen=True)
 class ChatRequest:
-    """A validated chat request; ``messages`` hold only role and content, tool turns folded into text."""
+    """A validated chat request; ``messages`` hold only role and content, tool turns folded into text.
+    ``tools`` is what the request offers a local model (None: nothing, or ``tool_choice`` "none")."""
 
     messages: tuple[dict[str, str], ...]
     max_tokens: int
     temperature: float
     seed: int | None = None
     traceparent: str | None = None
+    tools: ToolOffer | None = None
 
 
 def parse_chat_request(request: Mapping[str, Any]) -> ChatRequest:
@@ -74,6 +77,7 @@ def parse_chat_request(request: Mapping[str, Any]) -> ChatRequest:
         temperature=_parse_temperature(request.get("temperature")),
         seed=_optional_int(request, "seed"),
         traceparent=_optional_str(request, "traceparent"),
+        tools=_parse_tools(request),
     )
 
 
@@ -111,6 +115,21 @@ def _parse_messages(messages: Any) -> tuple[dict[str, str], ...]:
             raise InvalidChatRequestError(f"messages[{index}].content must be a string")
         parsed.append(_local_message(message, role, content))
     return tuple(parsed)
+
+
+def _parse_tools(request: Mapping[str, Any]) -> ToolOffer | None:
+    tools = request.get("tools") or []
+    if not isinstance(tools, (list, tuple)) or not all(
+            isinstance(tool, Mapping) and isinstance(tool.get("name"), str) and tool["name"]
+            and isinstance(tool.get("parameters") or {}, Mapping) for tool in tools):
+        raise InvalidChatRequestError("chat request 'tools' must be a list of {name, description, parameters}")
+    if not isinstance(request.get("tool_choice") or "", str):
+        raise InvalidChatRequestError("chat request 'tool_choice' must be a string")
+    try:
+        choice = read_tool_choice({"tools": tools, "tool_choice": request.get("tool_choice")})
+    except InferenceError as exc:
+        raise InvalidChatRequestError(str(exc)) from exc
+    return ToolOffer.from_request(tools, choice)
 
 
 def _local_message(message: Mapping[str, Any], role: str, content: str) -> dict[str, str]:

@@ -21,8 +21,8 @@ from __future__ import annotations
 from typing import Any
 
 from switchboard.inference.providers.image_parts import check_images, message_images
-from switchboard.inference.providers.tool_choice import ToolChoice, read_tool_choice
 from switchboard.inference.providers.turns import merge_turns
+from switchboard.inference.tool_choice import ToolChoice, read_tool_choice
 
 MAX_TEMPERATURE = 1.0
 SYSTEM_SEPARATOR = "\n\n"  # between several system messages, which the API takes as one prompt

@@ -27,8 +27,8 @@ from __future__ import annotations
 from typing import Any
 
 from switchboard.inference.providers.image_parts import check_images, message_images
-from switchboard.inference.providers.tool_choice import ToolChoice, read_tool_choice
 from switchboard.inference.providers.turns import merge_turns
+from switchboard.inference.tool_choice import ToolChoice, read_tool_choice
 
 SYSTEM_SEPARATOR = "\n\n"
 SKIPPED_SIGNATURE = "skip_thought_signature_validator"

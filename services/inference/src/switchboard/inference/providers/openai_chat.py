@@ -32,7 +32,7 @@ from pydantic import SecretStr
 from switchboard.inference.providers.chat_http import ChatHttp
 from switchboard.inference.providers.image_parts import check_images, message_images
 from switchboard.inference.providers.openai_stream import ChatStreamParser
-from switchboard.inference.providers.tool_choice import ToolChoice, read_tool_choice
+from switchboard.inference.tool_choice import ToolChoice, read_tool_choice
 
 
 class OpenAIChat:

@@ -1,4 +1,4 @@
-"""A request's optional `tool_choice`, read the same way for every hosted driver.
+"""A request's optional `tool_choice`, read the same way by every chat backend (hosted drivers and local llama.cpp).
 
 "auto" (the model decides), "none" (no tool call), "required" or its alias "any" (some tool call), or the
 name of an offered tool (that call, forced). It means something only with tools, so without them it is
