@@ -12,6 +12,7 @@ configuration, and every vision step would fail alike.
 from __future__ import annotations
 
 import base64
+import io
 import os
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from celery import Celery
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from PIL import Image
 from pydantic import SecretStr
 
 from switchboard.core.blobs import SyncBlobStore
@@ -171,6 +173,24 @@ def test_a_stored_photo_is_described_by_the_hosted_model_that_reads_images(
     assert samples("switchboard_lane_queue_wait_seconds_count", {"lane": LANE}) == 1
     assert samples("switchboard_hop_duration_seconds_count", {"hop": "vision_model"}) == 1
     assert samples("switchboard_inference_tokens_total", {"model": hosted.reported, "direction": "output"}) == 12
+
+
+def test_a_photo_bigger_than_the_model_can_use_is_sent_as_a_smaller_copy(
+        inference: Callable[..., Celery], hosted: Hosted, redis_url: str,
+        spans: tuple[TracerProvider, InMemorySpanExporter]) -> None:
+    app = inference(hosted, vision_max_edge=300)
+    hosted.fake.script(text=CAPTION)
+    image = store(redis_url, photo("chelsea.png"))
+
+    result = run_step(app, redis_url, step="vision:0", payload=VisionRequest(image=image))
+
+    assert result.error is None, result.error
+    [received] = hosted.fake.images
+    with Image.open(io.BytesIO(received.data)) as sent:
+        assert (received.media_type, sent.format, sent.size) == ("image/png", "PNG", (300, 200))  # 451x300, scaled
+    [span] = vision_spans(spans[1])
+    attributes = dict(span.attributes or {})
+    assert attributes["switchboard.image.resized"] is True and attributes["switchboard.image.sent_size"] == "300x200"
 
 
 def test_content_tracing_puts_the_caption_on_the_span_and_vision_model_pins_a_model(

@@ -145,6 +145,9 @@ class InferenceSettings(ServiceSettings):
     vision_prompt: str = Field(default="Describe this image in one or two sentences.", min_length=1,
                                max_length=2000)
     vision_max_tokens: int = Field(default=200, ge=1, le=4096, description="the length of a caption, at most")
+    # vlm: bigger pictures are sent as a smaller copy (see vlm_image); 3.75 MB is 5 MB once base64-encoded.
+    vision_max_edge: int = Field(default=1568, ge=256, le=8192, description="pixels on the long edge, at most")
+    vision_max_upload_bytes: int = Field(default=3_750_000, ge=65_536, description="one image's file, at most")
     vision_model_path: Path | None = Field(default=None, description="a .pth state dict; None: the packaged one")
     vision_num_cpus: float = Field(default=1.0, ge=0, description="per replica; also its PyTorch thread count")
     vision_num_gpus: float = Field(default=0.0, ge=0)

@@ -152,7 +152,8 @@ def _vision_model(settings: InferenceSettings, classifier: Classifier | None, me
             raise ConfigError(f"vision requests resolve to {admitted.name!r} ({admitted.lane}), not to the chat "
                               f"model {entry.name!r} that describes images ({entry.lane})")
         return ChatVision(backend, entry, metrics, prompt=settings.vision_prompt,
-                          max_tokens=settings.vision_max_tokens)
+                          max_tokens=settings.vision_max_tokens, max_edge=settings.vision_max_edge,
+                          max_upload_bytes=settings.vision_max_upload_bytes)
     role = settings.vision_role()
     if role is None:
         return None

@@ -4,9 +4,9 @@
 through its driver, as the bridge asks for a chat answer: one user message holding the operator's
 instruction (`vision_prompt`) and the image inline (`"images"` in `deployments.protocol`), streamed to its
 end. The answer is the caption; `VisionResult.model` is the model the provider says answered, which for an
-alias such as `gpt-4o` is the dated version that ran. The file goes as it is stored, in its own type (PNG,
-JPEG or WebP, which every driver takes), never re-encoded: the checks before it (`vision_input`) already
-refused what a provider would.
+alias such as `gpt-4o` is the dated version that ran. The file goes in its own type (PNG, JPEG or WebP,
+which every driver takes), as it is stored unless it is bigger than the model can use (`vlm_image`): the
+checks before it (`vision_input`) already refused what a provider would.
 
 An answer with no text (a refusal, a filtered reply) is `InferenceError`: an empty caption would read as
 "nothing recognised", which is not what happened. Driver errors pass through typed (`ModelUnavailable` when a
@@ -29,6 +29,7 @@ from switchboard.core.tracing import inject_context
 from switchboard.core.wire import VisionRequest, VisionResult
 from switchboard.inference.resolver import ModelEntry
 from switchboard.inference.vision_input import CheckedImage
+from switchboard.inference.vlm_image import VlmImage, fit_for_vlm
 
 # A caption should say what is there, the same way each time it is asked.
 TEMPERATURE = 0.0
@@ -46,12 +47,14 @@ class ChatVision:
     operation = "describe_image"
 
     def __init__(self, chat: StreamsChat, entry: ModelEntry, metrics: Metrics, *, prompt: str,
-                 max_tokens: int) -> None:
+                 max_tokens: int, max_edge: int, max_upload_bytes: int) -> None:
         self._chat = chat
         self._entry = entry
         self._metrics = metrics
         self._prompt = prompt
         self._max_tokens = max_tokens
+        self._max_edge = max_edge
+        self._max_upload_bytes = max_upload_bytes
 
     @property
     def model(self) -> str:
@@ -65,7 +68,11 @@ class ChatVision:
     def look(self, image: CheckedImage, request: VisionRequest, span: Span) -> VisionResult:
         """The caption of `image`; raises `InferenceError` (or `ModelUnavailable`) when there is none."""
         started = time.perf_counter()
-        text, done = self._ask(image)
+        sent = fit_for_vlm(image, max_edge=self._max_edge, max_bytes=self._max_upload_bytes)
+        span.set_attributes({"switchboard.image.resized": sent.resized,
+                             "switchboard.image.sent_size": f"{sent.width}x{sent.height}",
+                             "switchboard.image.sent_bytes": len(sent.data)})
+        text, done = self._ask(sent)
         model = str(done.get("model") or self.model)
         self._metrics.inference_duration.labels(model=model, provider=self._entry.provider).observe(
             time.perf_counter() - started)
@@ -82,10 +89,10 @@ class ChatVision:
                                  f"(finish reason {finish_reason})")
         return VisionResult(caption=caption, model=model)
 
-    def _ask(self, image: CheckedImage) -> tuple[str, dict[str, Any]]:
+    def _ask(self, image: VlmImage) -> tuple[str, dict[str, Any]]:
         """The answer's text and its done chunk."""
         message = {"role": "user", "content": self._prompt,
-                   "images": [{"media_type": image.info.content_type,
+                   "images": [{"media_type": image.media_type,
                                "data": base64.b64encode(image.data).decode("ascii")}]}
         body = {"messages": [message], "max_tokens": self._max_tokens, "temperature": TEMPERATURE,
                 "traceparent": inject_context().get("traceparent")}
