@@ -35,6 +35,11 @@ class Journal:
         raw = await self._redis.hget(keys.journal(activation_id), step)
         return None if raw is None else StepResult.from_json(raw)
 
+    async def steps(self, activation_id: str) -> list[StepResult]:
+        """Every recorded step of an activation, in the order they finished."""
+        raw = await self._redis.hvals(keys.journal(activation_id))
+        return sorted((StepResult.from_json(value) for value in raw), key=lambda result: result.finished_at)
+
     async def record(self, result: StepResult, reply_to: str | None = None) -> bool:
         """Record `result` unless the step already has one; True when this call was the first writer."""
         async with self._redis.pipeline(transaction=True) as pipe:

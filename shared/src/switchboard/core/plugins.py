@@ -201,6 +201,11 @@ class CallsystemRegistry:
     def keys(self) -> tuple[str, ...]:
         return tuple(sorted(cls.key() for cls in self._plugins.values()))
 
+    def plugins(self) -> tuple[type[Callsystem], ...]:
+        """Every registered callsystem class, by package id then version."""
+        return tuple(cls for _, cls in sorted(self._plugins.items(), key=lambda item: (item[0][0], _version_tuple(
+            item[0][1]))))
+
     def resolve(self, selector: str) -> Callsystem:
         """`cs.x.y@1.2.3`, `cs.x.y@latest` or `cs.x.y` → an instance; raises `UnknownCallsystem`."""
         package_id, _, version = selector.partition("@")

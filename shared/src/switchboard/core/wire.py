@@ -414,6 +414,8 @@ class StepResult(WireModel):
     output: StepOutput | None = None
     error: ErrorInfo | None = None
     worker: str = ""
+    lane: str | None = None  # the lane it waited in, when it waited in one
+    attempt: int | None = None  # which delivery of its task ran it (1: the first)
     queued_at: float | None = None
     started_at: float | None = None
     finished_at: float = Field(default_factory=time.time)
@@ -466,6 +468,9 @@ class StepTiming(WireModel):
     finished_at: float | None = None
     from_journal: bool = False
     error: ErrorInfo | None = None
+    lane: str | None = None  # the lane it waited in: `local:chat`, `cloud:<provider>`, `tools:<name>`
+    attempt: int | None = None  # which delivery of the step's task ran it (1: the first)
+    result_bytes: int | None = None  # the size of its recorded output, as JSON
 
 
 class ActivationRecord(WireModel):
@@ -495,12 +500,13 @@ class AuditEntry(WireModel):
     """One operator action on `sb:audit`: who did what to which activation, when, and how."""
 
     kind: Literal["audit_entry"] = "audit_entry"
-    action: Literal["replay"]
+    action: Literal["replay", "dead_letter_replay", "dead_letter_purge", "config_update"]
     operator: str
-    target: str  # the activation acted on
+    target: str  # what was acted on: an activation, a dead letter, `guild:<id>` or `channel:<id>`
     mode: str | None = None  # a replay's mode: `recorded` or `live`
     callsystem: str | None = None  # the callsystem it ran, `package_id@version`
     deliver: bool = False
     force: bool = False
     result_id: str | None = None  # what the action made: a replay's own activation id
+    detail: str | None = None  # e.g. the configuration patch applied, or how many dead letters were purged
     at: float = Field(default_factory=time.time)

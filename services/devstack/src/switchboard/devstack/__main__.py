@@ -34,6 +34,7 @@ def main() -> None:
     try:
         stack.start()
         print("ready.", flush=True)
+        print(f"operations console: {stack.admin_url}/console/  (token: {stack.admin_token})", flush=True)
         if stack.emulator_url is None:
             print("connected to Discord: talk to the bot there. Ctrl-C stops.", flush=True)
             _wait_for_interrupt()

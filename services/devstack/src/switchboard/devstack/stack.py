@@ -1,5 +1,6 @@
 """The whole system on one machine: Redis, the Discord emulator (when there is no Discord token), the
-planner, a tools worker, the inference service and the gateway, each its own process.
+planner, a tools worker, the inference service, the gateway and the admin service, each its own process.
+The admin service listens on `admin_url` and takes the bearer token `admin_token` (made up per stack).
 
 Used by `python -m switchboard.devstack`, the end-to-end tests and the benchmarks, so all three run the
 system the same way.
@@ -7,6 +8,8 @@ system the same way.
 
 from __future__ import annotations
 
+import json
+import secrets
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +22,7 @@ from switchboard.devstack.processes import ServiceProcess
 from switchboard.devstack.redis_server import RedisServer
 from switchboard.emulator.client import EmulatorClient
 
-SERVICES = ("planner", "tools", "inference", "gateway")
+SERVICES = ("planner", "tools", "inference", "gateway", "admin")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,12 @@ class Stack:
         self.emulator: ServiceProcess | None = None
         self.metrics_ports: dict[str, int] = {}  # by service label
         self.services: dict[str, ServiceProcess] = {}
+        self.admin_port = free_port()
+        self.admin_token = secrets.token_urlsafe(24)
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://127.0.0.1:{self.admin_port}"
 
     @property
     def log_dir(self) -> Path:
@@ -78,6 +87,10 @@ class Stack:
         }
         if name != "inference":
             env.pop("SWITCHBOARD_CHAT_BACKEND")
+        if name == "admin":
+            env.setdefault("SWITCHBOARD_ADMIN_PORT", str(self.admin_port))
+            env.setdefault("SWITCHBOARD_ADMIN_TOKENS", json.dumps({self.admin_token: {"name": "devstack",
+                                                                                   "roles": ["operator"]}}))
         return ServiceProcess(label, f"switchboard.{name}", env, self.log_dir)
 
     def _start_emulator(self, deadline: float) -> None:
@@ -102,7 +115,7 @@ class Stack:
         return f"http://127.0.0.1:{self.metrics_ports[name]}/metrics"
 
     def stop(self) -> None:
-        """Stop in reverse order of the path: the gateway first, Redis last."""
+        """Stop in reverse order of the path: the admin service and the gateway first, Redis last."""
         for name in reversed(SERVICES):
             if name in self.services:
                 self.services[name].stop()

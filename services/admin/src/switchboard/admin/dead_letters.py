@@ -1,0 +1,82 @@
+"""The dead-letter stream (`sb:dlq`) as operators see it: list, inspect, replay and purge.
+
+An entry says where it came from (`source`: the activations or the replies stream), why (`reason`), and
+carries the original entry's JSON (`data`) when there was one. An activation the planners could not finish
+in N deliveries was answered with one error reply and has a record, so it can be replayed live once the
+fault is fixed: its reply is then posted (forced past the error notice the user already saw, and still only
+once), and the entry leaves the stream. Every replay and purge is in the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel, ConfigDict
+
+from switchboard.core.errors import InvalidPayload
+from switchboard.core.keys import STREAM_FIELD, Stream
+from switchboard.core.wire import Activation
+
+PAGE = 100
+
+
+class DeadLetter(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str  # its id in `sb:dlq`
+    at: float  # when it was dead-lettered (epoch seconds)
+    source: str  # the stream it left
+    reason: str
+    entry_id: str | None = None  # its id in the source stream
+    activation_id: str | None = None
+    deliveries: int | None = None  # how many times the planners were given it
+    activation: Activation | None = None  # the activation, when the entry held a readable one
+
+    @property
+    def replayable(self) -> bool:
+        return self.activation is not None
+
+
+class DeadLetters:
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._redis = client
+
+    async def list(self, count: int = PAGE, before: str = "+") -> list[DeadLetter]:
+        """Newest first; `before` pages back (an id, exclusive)."""
+        high = before if before == "+" else f"({before}"
+        entries = await self._redis.xrevrange(Stream.DEAD_LETTERS, max=high, min="-", count=count)
+        return [_dead_letter(entry_id, fields) for entry_id, fields in entries]
+
+    async def get(self, dead_letter_id: str) -> DeadLetter | None:
+        entries = await self._redis.xrange(Stream.DEAD_LETTERS, min=dead_letter_id, max=dead_letter_id)
+        return _dead_letter(*entries[0]) if entries else None
+
+    async def count(self) -> int:
+        return await self._redis.xlen(Stream.DEAD_LETTERS)
+
+    async def remove(self, ids: Sequence[str]) -> int:
+        return await self._redis.xdel(Stream.DEAD_LETTERS, *ids) if ids else 0
+
+    async def purge(self, before: float | None = None) -> int:
+        """Remove every entry, or those dead-lettered before `before` (epoch seconds); returns how many."""
+        if before is None:
+            removed = await self._redis.xlen(Stream.DEAD_LETTERS)
+            await self._redis.delete(Stream.DEAD_LETTERS)
+            return removed
+        return await self._redis.xtrim(Stream.DEAD_LETTERS, minid=f"{int(before * 1000)}-0", approximate=False)
+
+
+def _dead_letter(entry_id: str, fields: dict[str, str]) -> DeadLetter:
+    activation = None
+    if fields.get("source") == Stream.ACTIVATIONS.value and fields.get(STREAM_FIELD):
+        try:
+            activation = Activation.from_json(fields[STREAM_FIELD])
+        except InvalidPayload:
+            activation = None  # what made it a dead letter in the first place
+    deliveries = fields.get("deliveries")
+    return DeadLetter(
+        id=entry_id, at=int(entry_id.split("-")[0]) / 1000, source=fields.get("source", "?"),
+        reason=fields.get("reason", ""), entry_id=fields.get("entry_id"),
+        activation_id=activation.id if activation else fields.get("activation_id"),
+        deliveries=int(deliveries) if deliveries and deliveries.isdigit() else None, activation=activation)

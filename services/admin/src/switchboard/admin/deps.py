@@ -1,0 +1,43 @@
+"""What the admin routes share: Redis, the replayer, the stores; built once per process from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from switchboard.admin.dead_letters import DeadLetters
+from switchboard.admin.settings import AdminSettings
+from switchboard.core.config import ConfigStore
+from switchboard.core.journal import Journal
+from switchboard.core.personas import PersonaStore
+from switchboard.core.plugins import CallsystemRegistry
+from switchboard.core.redis_client import connect_async
+from switchboard.planner.__main__ import build_registry
+from switchboard.planner.replay import Replayer
+from switchboard.planner.replay.build import build_replayer
+
+
+@dataclass(frozen=True)
+class AdminDeps:
+    settings: AdminSettings
+    client: aioredis.Redis  # decodes responses
+    replayer: Replayer
+    registry: CallsystemRegistry
+    config: ConfigStore
+    personas: PersonaStore
+    journal: Journal
+    dead_letters: DeadLetters
+
+    @classmethod
+    def build(cls, settings: AdminSettings) -> AdminDeps:
+        client = connect_async(settings)
+        registry = build_registry()
+        replayer = build_replayer(settings, client, connect_async(settings, decode_responses=False), registry,
+                                  live_timeout_s=settings.replay_live_timeout_s)
+        return cls(settings=settings, client=client, replayer=replayer, registry=registry,
+                   config=ConfigStore(client), personas=PersonaStore(client), journal=Journal(client),
+                   dead_letters=DeadLetters(client))
+
+    async def close(self) -> None:
+        await self.client.aclose()

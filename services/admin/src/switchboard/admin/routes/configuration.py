@@ -1,0 +1,95 @@
+"""`/api/config`: what a guild or channel stores, what is in force in a channel, and changes to either.
+
+A change is a patch merged into the level (as `/callsystem`, `/persona` and the other slash commands do), so it
+applies to the next message. Callsystem and persona names are checked against what exists before storing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from pydantic import BaseModel
+
+from switchboard.admin.auth import Operator
+from switchboard.admin.deps import AdminDeps
+from switchboard.core import keys
+from switchboard.core.config import ConfigPatch
+from switchboard.core.errors import UnknownCallsystem
+from switchboard.core.wire import AuditEntry
+
+router = APIRouter(prefix="/config", tags=["configuration"])
+
+DiscordId = Annotated[str, Path(pattern=r"^[0-9]{1,25}$")]
+
+
+class LevelConfig(BaseModel):
+    stored: ConfigPatch  # what this level sets itself (unset fields come from above)
+
+
+class ChannelView(LevelConfig):
+    effective: dict[str, Any]  # in force for the channel: defaults, then guild, parent channel, channel
+
+
+def deps(request: Request) -> AdminDeps:
+    return request.app.state.deps
+
+
+async def _stored(services: AdminDeps, key: str) -> ConfigPatch:
+    raw = await services.client.get(key)
+    return ConfigPatch.from_json(raw) if raw else ConfigPatch()
+
+
+@router.get("/guilds/{guild_id}", summary="A guild's stored settings")
+async def get_guild(request: Request, _: Operator, guild_id: DiscordId) -> LevelConfig:
+    return LevelConfig(stored=await _stored(deps(request), keys.guild_config(guild_id)))
+
+
+@router.get("/channels/{channel_id}", summary="A channel's stored settings and those in force")
+async def get_channel(request: Request, _: Operator, channel_id: DiscordId,
+                      guild_id: Annotated[str | None, Query(pattern=r"^[0-9]{1,25}$")] = None,
+                      parent_id: Annotated[str | None, Query(pattern=r"^[0-9]{1,25}$")] = None) -> ChannelView:
+    services = deps(request)
+    effective = await services.config.resolve(guild_id, channel_id, parent_id)
+    return ChannelView(stored=await _stored(services, keys.channel_config(channel_id)),
+                       effective=_jsonable(effective))
+
+
+@router.patch("/guilds/{guild_id}", summary="Change a guild's settings (merged; audited)")
+async def patch_guild(request: Request, caller: Operator, guild_id: DiscordId, patch: ConfigPatch) -> LevelConfig:
+    services = deps(request)
+    await _check(services, patch)
+    await _audit(services, caller.name, f"guild:{guild_id}", patch)
+    return LevelConfig(stored=await services.config.update_guild(guild_id, patch))
+
+
+@router.patch("/channels/{channel_id}", summary="Change a channel's settings (merged; audited)")
+async def patch_channel(request: Request, caller: Operator, channel_id: DiscordId, patch: ConfigPatch) -> LevelConfig:
+    services = deps(request)
+    await _check(services, patch)
+    await _audit(services, caller.name, f"channel:{channel_id}", patch)
+    return LevelConfig(stored=await services.config.update_channel(channel_id, patch))
+
+
+async def _check(services: AdminDeps, patch: ConfigPatch) -> None:
+    if patch.callsystem is not None:
+        try:
+            services.registry.resolve(patch.callsystem)
+        except UnknownCallsystem as exc:
+            raise HTTPException(422, str(exc)) from None
+    names = [*([patch.persona] if patch.persona else []), *(patch.group or ())]
+    missing = sorted(set(names) - set(await services.personas.names()))
+    if missing:
+        raise HTTPException(422, f"no persona named {', '.join(missing)}")
+
+
+async def _audit(services: AdminDeps, operator: str, target: str, patch: ConfigPatch) -> None:
+    await services.replayer.audit.append(AuditEntry(
+        action="config_update", operator=operator, target=target,
+        detail=patch.model_dump_json(exclude_none=True, exclude={"kind", "schema_version"})))
+
+
+def _jsonable(config: Any) -> dict[str, Any]:
+    return {name: value.model_dump(exclude={"kind", "schema_version"}) if isinstance(value, BaseModel) else value
+            for name, value in dataclasses.asdict(config).items()}
