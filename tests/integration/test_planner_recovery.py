@@ -6,6 +6,7 @@ when a test needs it; the oracle is the `sb:replies` stream and the activation r
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 import redis
 
 from switchboard.core import keys
-from switchboard.core.keys import STREAM_FIELD, Queue, Stream
+from switchboard.core.keys import STREAM_FIELD, Group, Queue, Stream
 from switchboard.core.wire import Activation, ActivationRecord, Outcome, Trigger
 from switchboard.devstack.redis_server import RedisServer
 from tests.conftest import wait_until
@@ -77,3 +78,30 @@ def test_unreadable_activation_is_dead_lettered_not_lost(backend: Backend) -> No
     dead = wait_until(lambda: backend.redis.xrange(Stream.DEAD_LETTERS), 30, "the dead letter")
     assert "invalid_payload" in dead[-1][1]["reason"]
     wait_until(lambda: backend.pending() == 0, 30, "the bad entry to be acknowledged")
+
+
+def test_an_activation_no_planner_finishes_in_n_deliveries_gets_one_error_reply_and_is_dead_lettered(
+        backend: Backend) -> None:
+    for planner in backend.planners:
+        planner.kill()
+    with contextlib.suppress(redis.ResponseError):  # BUSYGROUP: a planner made it already
+        backend.redis.xgroup_create(Stream.ACTIVATIONS, Group.PLANNERS, id="0", mkstream=True)
+    backend.enqueue(activation("5003"))
+    # Two planners took it and died before finishing: two deliveries.
+    backend.redis.xreadgroup(Group.PLANNERS, "dead-1", {Stream.ACTIVATIONS: ">"}, count=1)
+    [entry_id] = [eid for eid, fields in backend.redis.xrange(Stream.ACTIVATIONS)
+                  if json.loads(fields[STREAM_FIELD]).get("id") == "5003"]
+    backend.redis.xclaim(Stream.ACTIVATIONS, Group.PLANNERS, "dead-2", 0, [entry_id])
+
+    backend.start_planner("planner-e", env={"SWITCHBOARD_ACTIVATION_MAX_DELIVERIES": "2"})
+
+    dead = wait_until(lambda: [f for _, f in backend.redis.xrange(Stream.DEAD_LETTERS)
+                               if f.get("activation_id") == "5003"], 30, "the dead letter")
+    assert len(dead) == 1 and dead[0]["deliveries"] == "3" and "limit 2" in dead[0]["reason"]
+    assert Activation.from_json(dead[0][STREAM_FIELD]).id == "5003"  # kept whole, so it can be replayed
+    [reply] = backend.replies_for("5003")
+    assert reply.outcome == Outcome.DEAD_LETTERED and reply.error is not None and reply.error.code == "dead_lettered"
+    record = ActivationRecord.from_json(backend.redis.get(keys.record("5003")))
+    assert record.outcome == Outcome.DEAD_LETTERED
+    wait_until(lambda: backend.pending() == 0, 30, "the entry to be acknowledged")
+    assert not backend.redis.hexists(keys.journal("5003"), "infer:0")  # it was not run a third time

@@ -30,6 +30,12 @@ class ConfigError(SwitchboardError):
     code = "config_error"
 
 
+class DeadLettered(SwitchboardError):
+    """An activation was delivered to planners too many times without finishing; it is in the dead-letter stream."""
+
+    code = "dead_lettered"
+
+
 class InvalidPayload(SwitchboardError):
     """A message on the wire did not match its schema."""
 

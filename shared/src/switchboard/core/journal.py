@@ -3,6 +3,11 @@
 A result is recorded with `HSETNX`, so the first writer wins and a re-run step (a redelivered task, a
 planner that took over) can never change what a callsystem already saw. Recording and the wake-up to
 the waiting planner go out in one transaction. `Journal` is for asyncio code, `SyncJournal` for workers.
+
+Journals are kept by age: every recorded step pushes the key's expiry `retention_s` ahead, so a journal
+outlives the record of its activation (written after its last step, with the same retention) and goes
+with it. Beside it, `sb:attempts:<activation>` counts how many times a step's task was delivered, so a
+step run again after its worker died says it was attempt 2.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import redis.asyncio as aioredis
 
 from switchboard.core import keys
 from switchboard.core.wire import StepResult
+
+DEFAULT_RETENTION_S = 7 * 24 * 3600
 
 
 def wake_message(activation_id: str, step: str) -> str:
@@ -28,8 +35,9 @@ def parse_wake_message(raw: str | bytes) -> tuple[str, str]:
 class Journal:
     """Async access to activation journals (the client must decode responses)."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis, retention_s: int = DEFAULT_RETENTION_S) -> None:
         self._redis = client
+        self._retention_s = retention_s
 
     async def get(self, activation_id: str, step: str) -> StepResult | None:
         raw = await self._redis.hget(keys.journal(activation_id), step)
@@ -44,6 +52,7 @@ class Journal:
         """Record `result` unless the step already has one; True when this call was the first writer."""
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hsetnx(keys.journal(result.activation_id), result.step, result.to_json())
+            pipe.expire(keys.journal(result.activation_id), self._retention_s)
             if reply_to:
                 pipe.publish(reply_to, wake_message(result.activation_id, result.step))
             first, *_ = await pipe.execute()
@@ -53,8 +62,17 @@ class Journal:
 class SyncJournal:
     """Blocking access to activation journals, for Celery worker threads."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, retention_s: int = DEFAULT_RETENTION_S) -> None:
         self._redis = client
+        self._retention_s = retention_s
+
+    def count_attempt(self, activation_id: str, step: str) -> int:
+        """Count one more delivery of a step's task; returns which one this is (1: the first)."""
+        with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hincrby(keys.attempts(activation_id), step, 1)
+            pipe.expire(keys.attempts(activation_id), self._retention_s)
+            attempt, _ = pipe.execute()
+        return int(attempt)
 
     def get(self, activation_id: str, step: str) -> StepResult | None:
         raw = self._redis.hget(keys.journal(activation_id), step)
@@ -64,6 +82,7 @@ class SyncJournal:
         """Record `result` unless the step already has one; True when this call was the first writer."""
         with self._redis.pipeline(transaction=True) as pipe:
             pipe.hsetnx(keys.journal(result.activation_id), result.step, result.to_json())
+            pipe.expire(keys.journal(result.activation_id), self._retention_s)
             if reply_to:
                 pipe.publish(reply_to, wake_message(result.activation_id, result.step))
             first, *_ = pipe.execute()

@@ -55,6 +55,11 @@ def journal(activation_id: str) -> str:
     return f"{PREFIX}:journal:{activation_id}"
 
 
+def attempts(activation_id: str) -> str:
+    """Hash: step key -> how many times its task was delivered to a worker (`journal.SyncJournal`)."""
+    return f"{PREFIX}:attempts:{activation_id}"
+
+
 def wake(planner_id: str) -> str:
     """Pub/sub channel a planner listens on for 'a step you wait for was recorded'."""
     return f"{PREFIX}:wake:{planner_id}"

@@ -27,6 +27,8 @@ class ServiceSettings(BaseSettings):
     # (visibility = limit + margin), so a task is never redelivered while still running.
     task_time_limit_s: int = Field(default=120, ge=5)
     step_timeout_s: float = Field(default=150.0, gt=0)
+    # How long activation records, step journals and stream entries are kept (trimmed by age, see `retention`).
+    record_retention_s: int = Field(default=7 * 24 * 3600, ge=60)
 
     @property
     def visibility_timeout_s(self) -> int:

@@ -3,14 +3,20 @@
 A worker receives a `StepRequest`, skips it when the journal already holds a result (a redelivered
 task), runs it otherwise, and records the outcome (output or typed error) with first-writer-wins plus a
 wake-up to the planner that waits for it. A failure becomes a recorded result, never a lost step.
+
+The result also says which delivery of the task ran it (`attempt`, counted in Redis, so a task run again
+after its worker died says 2) and in which lane it waited: a handler that takes a lane slot calls
+`mark_lane`, which reaches the step being run through a context variable (one per worker thread).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from switchboard.core.journal import SyncJournal
 from switchboard.core.metrics import Metrics
@@ -21,6 +27,21 @@ log = logging.getLogger(__name__)
 StepHandler = Callable[[StepRequest], StepOutput]
 
 
+@dataclass
+class _StepMarks:
+    lane: str | None = None
+
+
+_running: contextvars.ContextVar[_StepMarks | None] = contextvars.ContextVar("running_step", default=None)
+
+
+def mark_lane(lane: str) -> None:
+    """Record that the step being run waited in `lane`; outside a step, nothing happens."""
+    marks = _running.get()
+    if marks is not None:
+        marks.lane = lane
+
+
 def execute_step(raw: str, handler: StepHandler, journal: SyncJournal, metrics: Metrics, hop: str) -> StepResult:
     """Run one step request (JSON) through `handler` and record its result; returns what is recorded."""
     request = StepRequest.from_json(raw)
@@ -28,15 +49,21 @@ def execute_step(raw: str, handler: StepHandler, journal: SyncJournal, metrics: 
     if recorded is not None:
         metrics.steps.labels(kind=hop, result="already_recorded").inc()
         return recorded
+    attempt = journal.count_attempt(request.activation_id, request.step)
     started = time.time()
+    marks = _StepMarks()
+    running = _running.set(marks)
     try:
         output, error = handler(request), None
     except Exception as exc:  # every failure is reported to the planner as a typed result
         log.warning("step %s failed: %s", request.task_id, exc, exc_info=not hasattr(exc, "code"))
         output, error = None, ErrorInfo.of(exc)
+    finally:
+        _running.reset(running)
     result = StepResult(
         activation_id=request.activation_id, step=request.step, output=output, error=error,
-        worker=socket.gethostname(), queued_at=request.queued_at, started_at=started,
+        worker=socket.gethostname(), lane=marks.lane, attempt=attempt, queued_at=request.queued_at,
+        started_at=started,
     )
     first = journal.record(result, reply_to=request.reply_to)
     metrics.steps.labels(kind=hop, result="ok" if error is None else "error").inc()

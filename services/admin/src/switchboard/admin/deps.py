@@ -36,7 +36,8 @@ class AdminDeps:
         replayer = build_replayer(settings, client, connect_async(settings, decode_responses=False), registry,
                                   live_timeout_s=settings.replay_live_timeout_s)
         return cls(settings=settings, client=client, replayer=replayer, registry=registry,
-                   config=ConfigStore(client), personas=PersonaStore(client), journal=Journal(client),
+                   config=ConfigStore(client), personas=PersonaStore(client),
+                   journal=Journal(client, settings.record_retention_s),
                    dead_letters=DeadLetters(client))
 
     async def close(self) -> None:

@@ -30,7 +30,7 @@ from switchboard.core.journal import SyncJournal
 from switchboard.core.keys import Task
 from switchboard.core.lanes import LaneRecorder
 from switchboard.core.metrics import Metrics
-from switchboard.core.steps import execute_step
+from switchboard.core.steps import execute_step, mark_lane
 from switchboard.core.tracing import inject_context, tracer
 from switchboard.core.wire import (
     ChatMessage,
@@ -100,6 +100,7 @@ class InferenceBridge:
             return runner(step)
 
     def _admitted(self, entry: ModelEntry) -> Any:
+        mark_lane(entry.lane)
         return self._admission.admit(entry) if self._admission is not None else nullcontext()
 
     def _chat_call(self, step: StepRequest, request: InferenceRequest, entry: ModelEntry,

@@ -46,7 +46,7 @@ def build_registry() -> CallsystemRegistry:
 def build_services(settings: PlannerSettings, client: aioredis.Redis, metrics: Metrics,
                    blob_client: aioredis.Redis | None = None) -> ContextServices:
     """What every StepContext shares (a planner's, or a replay's); blobs need a client that does not decode."""
-    journal = Journal(client)
+    journal = Journal(client, settings.record_retention_s)
     return ContextServices(
         journal=journal,
         waiter=StepWaiter(client, journal, keys.wake(settings.planner_id), settings.wake_poll_s),

@@ -3,6 +3,8 @@
 Entries are read in the `planners` consumer group. An entry stays pending until its outcome is
 written; `XAUTOCLAIM` hands entries idle past a threshold to a live planner, and a live planner
 heartbeats its own in-flight entries (`XCLAIM ... JUSTID`) so a long activation is not taken over.
+Each claim counts as a delivery (Redis keeps the count per pending entry); a claimed entry carries its
+count, so the planner can dead-letter one that no planner has finished in N deliveries.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from switchboard.core.keys import STREAM_FIELD, Group, Stream
 class Entry:
     id: str
     raw: str | None  # None when the entry was deleted while pending
+    deliveries: int = 1  # how many times planners were given it, this time included
 
 
 class ActivationStream:
@@ -46,7 +49,13 @@ class ActivationStream:
             Stream.ACTIVATIONS, Group.PLANNERS, self._consumer, self._claim_idle_ms, "0-0", count=count)
         if deleted:
             await self.ack(*deleted)
-        return [_entry(eid, fields) for eid, fields in claimed if fields is not None]
+        entries = [_entry(eid, fields) for eid, fields in claimed if fields is not None]
+        if not entries:
+            return []
+        pending = await self._redis.xpending_range(Stream.ACTIVATIONS, Group.PLANNERS, min=entries[0].id,
+                                                   max=entries[-1].id, count=len(entries) + 100)
+        counts = {item["message_id"]: int(item["times_delivered"]) for item in pending}
+        return [Entry(entry.id, entry.raw, counts.get(entry.id, 1)) for entry in entries]
 
     async def heartbeat(self, entry_ids: list[str]) -> None:
         """Reset the idle time of entries still being worked on, so nobody claims them."""
@@ -57,12 +66,16 @@ class ActivationStream:
     async def ack(self, *entry_ids: str) -> None:
         await self._redis.xack(Stream.ACTIVATIONS, Group.PLANNERS, *entry_ids)
 
-    async def dead_letter(self, entry: Entry, reason: str) -> None:
-        """Move an entry that can never be processed to `sb:dlq` with its reason, then acknowledge it."""
-        await self._redis.xadd(Stream.DEAD_LETTERS, {
-            STREAM_FIELD: entry.raw or "", "reason": reason, "source": Stream.ACTIVATIONS.value,
-            "entry_id": entry.id})
-        await self.ack(entry.id)
+    async def dead_letter(self, entry: Entry, reason: str, activation_id: str | None = None) -> None:
+        """Move an entry that can never be processed to `sb:dlq` with its reason and acknowledge it, at once."""
+        fields = {STREAM_FIELD: entry.raw or "", "reason": reason, "source": Stream.ACTIVATIONS.value,
+                  "entry_id": entry.id, "deliveries": str(entry.deliveries)}
+        if activation_id:
+            fields["activation_id"] = activation_id
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(Stream.DEAD_LETTERS, fields)
+            pipe.xack(Stream.ACTIVATIONS, Group.PLANNERS, entry.id)
+            await pipe.execute()
 
 
 def _entry(entry_id: str, fields: dict[str, str] | None) -> Entry:

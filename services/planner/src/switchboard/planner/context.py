@@ -319,8 +319,10 @@ class StepContext:
 
     def _finish(self, result: StepResult, from_journal: bool) -> StepResult:
         kind = result.step.split(":", 1)[0]
-        self.timings.append(StepTiming(step=result.step, queued_at=result.queued_at, started_at=result.started_at,
-                                       finished_at=result.finished_at, from_journal=from_journal, error=result.error))
+        self.timings.append(StepTiming(
+            step=result.step, queued_at=result.queued_at, started_at=result.started_at,
+            finished_at=result.finished_at, from_journal=from_journal, error=result.error, lane=result.lane,
+            attempt=result.attempt, result_bytes=len(result.output.to_json()) if result.output is not None else None))
         self._services.metrics.steps.labels(kind=kind, result="journal" if from_journal else "ran").inc()
         if not from_journal and result.queued_at is not None:
             self._services.metrics.hop_duration.labels(hop=f"step_{kind}").observe(

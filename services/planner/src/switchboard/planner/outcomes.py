@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from switchboard.core.errors import (
     BudgetExceeded,
+    DeadLettered,
     InferenceError,
     InvalidPayload,
     LaneBackpressure,
@@ -29,6 +30,7 @@ _BUCKETS: tuple[tuple[type[SwitchboardError], Outcome], ...] = (
     (InvalidPayload, Outcome.REJECTED_INPUT),
     (LaneFull, Outcome.RATE_LIMITED),
     (LaneBackpressure, Outcome.RATE_LIMITED),
+    (DeadLettered, Outcome.DEAD_LETTERED),
 )
 
 _TEXT = {
@@ -37,6 +39,7 @@ _TEXT = {
     Outcome.TOOL_FAILED: "Sorry, a tool I needed failed.",
     Outcome.REJECTED_INPUT: "Sorry, I could not read that message.",
     Outcome.RATE_LIMITED: "Sorry, I'm handling too much at once right now. Please try again in a moment.",
+    Outcome.DEAD_LETTERED: "Sorry, I could not answer that; an operator has been told.",
     Outcome.FAILED: "Sorry, something went wrong on my side.",
 }
 

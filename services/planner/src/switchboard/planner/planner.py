@@ -19,18 +19,18 @@ from opentelemetry.trace import Link, Span, SpanKind
 
 from switchboard.core import keys
 from switchboard.core.config import ConfigStore
-from switchboard.core.errors import InvalidPayload
+from switchboard.core.errors import DeadLettered, InvalidPayload
 from switchboard.core.keys import Stream
 from switchboard.core.metrics import Metrics
 from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import CallsystemRegistry, Persona
 from switchboard.core.resilience import TRANSIENT, keep_running
 from switchboard.core.tracing import current_trace_id, extract_context, inject_context, span_context_of, tracer
-from switchboard.core.wire import Activation, ActivationRecord, Reply
+from switchboard.core.wire import Activation, ActivationRecord, ErrorInfo, Outcome, Reply
 from switchboard.planner.activations import ActivationStream, Entry
 from switchboard.planner.callsystems.imagine import IMAGINE
 from switchboard.planner.context import ContextServices, StepContext
-from switchboard.planner.outcomes import failure_reply
+from switchboard.planner.outcomes import failure_reply, user_text
 from switchboard.planner.settings import PlannerSettings
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,10 @@ class Planner:
             try:
                 await self._deps.stream.heartbeat(list(self._inflight))
                 for entry in await self._deps.stream.claim_stuck(max(self._free(), 1)):
-                    self._start(entry)
+                    if entry.deliveries > self._settings.activation_max_deliveries:
+                        await self._give_up(entry)
+                    else:
+                        self._start(entry)
             except Exception:  # Redis away: try again next round, the entries stay pending
                 log.exception("claiming stuck activations failed")
 
@@ -153,6 +156,35 @@ class Planner:
             await self._deps.stream.ack(entry.id)
         except Exception:
             log.exception("activation %s left pending for retry", activation.id)
+
+    async def _give_up(self, entry: Entry) -> None:
+        """An entry no planner finished in `activation_max_deliveries` deliveries (each ended with its planner
+        dying, or stuck): the user gets one typed error reply, the record says `dead_lettered`, and the entry
+        moves to the dead-letter stream, where an operator can replay it once the fault is fixed."""
+        reason = (f"delivered {entry.deliveries} times without finishing "
+                  f"(limit {self._settings.activation_max_deliveries})")
+        try:
+            activation = Activation.from_json(entry.raw or "")
+        except InvalidPayload as exc:
+            await self._deps.stream.dead_letter(entry, f"{reason}; {exc.code}")
+            return
+        log.error("dead-lettering activation %s: %s", activation.id, reason)
+        error = DeadLettered(reason)
+        reply = Reply(activation_id=activation.id, guild_id=activation.guild_id, channel_id=activation.channel_id,
+                      reply_to_message_id=activation.message_id, outcome=Outcome.DEAD_LETTERED,
+                      text=user_text(Outcome.DEAD_LETTERED, error), error=ErrorInfo.of(error),
+                      interaction=activation.interaction, deliver=activation.deliver, replay_of=activation.replay_of)
+        now = time.time()
+        record = ActivationRecord(
+            activation=activation, callsystem="unresolved", callsystem_version="unresolved",
+            persona="unresolved", planner_id=self._settings.planner_id, outcome=Outcome.DEAD_LETTERED,
+            error=reply.error, trace_id=current_trace_id(), started_at=now, finished_at=now, notes=(reason,),
+            reply_text=reply.text)
+        # Reply first (written once, whoever tries), then dead letter and acknowledgement in one transaction:
+        # a planner dying between the two leaves the entry pending, and the next one finishes the job.
+        await self._deps.services.replies.write(reply, record)
+        await self._deps.stream.dead_letter(entry, reason, activation.id)
+        self._deps.metrics.activations.labels(trigger=activation.trigger.value, outcome=Outcome.DEAD_LETTERED).inc()
 
     async def _wait_turn(self, entry_id: str, activation: Activation) -> None:
         self._waiting.add(entry_id)

@@ -23,6 +23,7 @@ class PlannerSettings(ServiceSettings):
     # An entry pending this long on a planner that stopped heartbeating is taken over.
     claim_idle_ms: int = Field(default=30_000, ge=100)
     claim_interval_s: float = Field(default=5.0, gt=0)
+    # An entry delivered more times than this without finishing is answered with an error and dead-lettered.
+    activation_max_deliveries: int = Field(default=5, ge=1)
     read_block_ms: int = Field(default=1000, ge=1)
-    record_retention_s: int = Field(default=7 * 24 * 3600, ge=60)
     wake_poll_s: float = Field(default=0.5, gt=0)

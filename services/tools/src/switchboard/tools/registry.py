@@ -28,6 +28,7 @@ from switchboard.core import keys
 from switchboard.core.errors import ConfigError, InvalidToolArguments, ToolError, ToolTimeout, UnknownTool
 from switchboard.core.leases import LaneSlots
 from switchboard.core.role_tools import ROLE_TOOLS
+from switchboard.core.steps import mark_lane
 from switchboard.core.wire import ToolCallContext
 
 LEASE_MARGIN_S = 5.0
@@ -105,6 +106,7 @@ class ToolRegistry:
     def _lane(self, tool: Tool) -> AbstractContextManager[None]:
         if tool.max_concurrency is None or self._slots is None:
             return nullcontext()
+        mark_lane(f"tools:{tool.name}")
         # The lease outlives the call's timeout, so it is only reclaimed from a worker that died.
         return self._slots.hold(f"tools:{tool.name}", tool.max_concurrency, ttl_s=tool.timeout_s + LEASE_MARGIN_S,
                                 wait_s=tool.timeout_s)
