@@ -473,6 +473,9 @@ class StepTiming(WireModel):
     result_bytes: int | None = None  # the size of its recorded output, as JSON
 
 
+UNRESOLVED = "unresolved"  # a record's callsystem (and version, persona) when it failed before one was chosen
+
+
 class ActivationRecord(WireModel):
     """What happened to an activation: callsystem, steps, outcome, timings and trace."""
 

@@ -26,7 +26,7 @@ from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import CallsystemRegistry, Persona
 from switchboard.core.resilience import TRANSIENT, keep_running
 from switchboard.core.tracing import current_trace_id, extract_context, inject_context, span_context_of, tracer
-from switchboard.core.wire import Activation, ActivationRecord, ErrorInfo, Outcome, Reply
+from switchboard.core.wire import UNRESOLVED, Activation, ActivationRecord, ErrorInfo, Outcome, Reply
 from switchboard.planner.activations import ActivationStream, Entry
 from switchboard.planner.callsystems.imagine import IMAGINE
 from switchboard.planner.context import ContextServices, StepContext
@@ -176,8 +176,8 @@ class Planner:
                       interaction=activation.interaction, deliver=activation.deliver, replay_of=activation.replay_of)
         now = time.time()
         record = ActivationRecord(
-            activation=activation, callsystem="unresolved", callsystem_version="unresolved",
-            persona="unresolved", planner_id=self._settings.planner_id, outcome=Outcome.DEAD_LETTERED,
+            activation=activation, callsystem=UNRESOLVED, callsystem_version=UNRESOLVED, persona=UNRESOLVED,
+            planner_id=self._settings.planner_id, outcome=Outcome.DEAD_LETTERED,
             error=reply.error, trace_id=current_trace_id(), started_at=now, finished_at=now, notes=(reason,),
             reply_text=reply.text)
         # Reply first (written once, whoever tries), then dead letter and acknowledgement in one transaction:
@@ -245,7 +245,7 @@ class Planner:
             return CallsystemRun(package_id, version, await callsystem.activate(ctx))
         except Exception as exc:
             log.warning("activation %s failed: %s", ctx.activation.id, exc, exc_info=not hasattr(exc, "code"))
-            return CallsystemRun(package_id, version or "unresolved", failure_reply(ctx, exc))
+            return CallsystemRun(package_id, version or UNRESOLVED, failure_reply(ctx, exc))
 
     def _consumer_span(self, activation: Activation) -> AbstractContextManager[Span]:
         producer = span_context_of(activation.trace_context)

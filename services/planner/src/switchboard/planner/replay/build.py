@@ -19,4 +19,4 @@ def build_replayer(settings: PlannerSettings, client: aioredis.Redis, blob_clien
     services = build_services(settings, client, Metrics(), blob_client)
     return Replayer(ReplayDeps(client=client, registry=registry or build_registry(), services=services,
                                config=ConfigStore(client), personas=PersonaStore(client),
-                               live_timeout_s=live_timeout_s))
+                               live_timeout_s=live_timeout_s, default_callsystem=settings.default_callsystem))

@@ -16,7 +16,7 @@ from switchboard.core.config import ConfigStore
 from switchboard.core.errors import UnknownCallsystem
 from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import Callsystem, CallsystemRegistry
-from switchboard.core.wire import ActivationRecord, AuditEntry, ErrorInfo
+from switchboard.core.wire import UNRESOLVED, ActivationRecord, AuditEntry, ErrorInfo
 from switchboard.planner.context import ContextServices
 from switchboard.planner.replay.audit import AuditLog
 from switchboard.planner.replay.live import replay_activation, run_live
@@ -40,6 +40,7 @@ class ReplayDeps:
     config: ConfigStore
     personas: PersonaStore
     live_timeout_s: float = 300.0  # how long a live replay waits for a planner to finish it
+    default_callsystem: str = "cs.switchboard.legacy@latest"  # what a channel with none configured runs
 
 
 class Replayer:
@@ -55,7 +56,7 @@ class Replayer:
             raise ValueError(f"replay mode {mode!r} is neither 'recorded' nor 'live'")
         started = time.time()
         record = await self.records.get(activation_id)
-        selector = callsystem or (original_key(record) if record else None)
+        selector = callsystem or (await self._selector_of(record) if record else None)
         replay_id = f"replay-{uuid.uuid4().hex[:16]}"
         await self.audit.append(AuditEntry(action="replay", operator=operator, target=activation_id, mode=mode,
                                            callsystem=selector, deliver=deliver, force=force, result_id=replay_id))
@@ -86,6 +87,15 @@ class Replayer:
             return report
 
         return list(await asyncio.gather(*(one(activation_id) for activation_id in activation_ids)))
+
+    async def _selector_of(self, record: ActivationRecord) -> str:
+        """The original's callsystem; one that failed before choosing any (dead-lettered) runs what its channel
+        runs now."""
+        if record.callsystem != UNRESOLVED:
+            return original_key(record)
+        where = record.activation
+        config = await self._deps.config.resolve(where.guild_id, where.channel_id, where.thread_parent_id)
+        return config.callsystem or self._deps.default_callsystem
 
     async def _delivery(self, record: ActivationRecord, deliver: bool, force: bool) -> str:
         """Whether the replay's reply goes out: only if asked, and once the original's was posted only if forced."""

@@ -1,0 +1,225 @@
+"""The admin API as an operator uses it, served by the real admin process, over real planner, tools and
+inference processes (Ray Serve, echo model) on a real Redis.
+
+The oracle is Redis itself (`sb:replies`, the dead-letter stream, the audit stream) beside what the API
+answers. Auth is checked on every route the OpenAPI document lists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from switchboard.core import keys
+from switchboard.core.keys import STREAM_FIELD, Group, Stream
+from switchboard.core.wire import Activation, AuditEntry, Outcome, Reply, Trigger
+from switchboard.devstack.redis_server import RedisServer
+from switchboard.devstack.stack import Stack, StackConfig
+from tests.conftest import wait_until
+
+OPERATOR_TOKEN = "operator-token-for-tests"
+VIEWER_TOKEN = "viewer-token-for-tests"
+TOKENS = {OPERATOR_TOKEN: {"name": "ada", "roles": ["operator"]}, VIEWER_TOKEN: ["viewer"]}
+MAX_DELIVERIES = 1
+
+
+@pytest.fixture(scope="module")
+def stack(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    redis.Redis.from_url(redis_server.url).flushall()
+    running = Stack(StackConfig(
+        run_dir=Path(tmp_path_factory.mktemp("admin")), chat_backend="echo", redis_url=redis_server.url,
+        services=("planner", "tools", "inference", "admin"),
+        service_env={"admin": {"SWITCHBOARD_ADMIN_TOKENS": json.dumps(TOKENS),
+                               "SWITCHBOARD_REPLAY_LIVE_TIMEOUT_S": "60"},
+                     "planner": {"SWITCHBOARD_CLAIM_IDLE_MS": "500", "SWITCHBOARD_CLAIM_INTERVAL_S": "0.2",
+                                 "SWITCHBOARD_ACTIVATION_MAX_DELIVERIES": str(MAX_DELIVERIES)}}))
+    running.start(timeout=120)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def api(stack: Stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.admin_url, headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
+                      timeout=90) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def client(stack: Stack) -> redis.Redis:
+    return redis.Redis.from_url(stack.redis_url, decode_responses=True)
+
+
+def activation(activation_id: str, content: str = "hello there") -> Activation:
+    return Activation(id=activation_id, trigger=Trigger.MENTION, guild_id="1", channel_id="10",
+                      message_id=activation_id, author_id="7", author_name="alice", content=content)
+
+
+def replies_for(client: redis.Redis, activation_id: str) -> list[Reply]:
+    replies = [Reply.from_json(fields[STREAM_FIELD]) for _, fields in client.xrange(Stream.REPLIES)]
+    return [reply for reply in replies if reply.activation_id == activation_id]
+
+
+def answered(client: redis.Redis, activation_id: str) -> None:
+    client.xadd(Stream.ACTIVATIONS, {STREAM_FIELD: activation(activation_id).to_json()})
+    wait_until(lambda: client.exists(keys.record(activation_id)), 60, f"the record of {activation_id}")
+
+
+def audit(client: redis.Redis) -> list[AuditEntry]:
+    return [AuditEntry.from_json(fields[STREAM_FIELD]) for _, fields in client.xrange(Stream.AUDIT)]
+
+
+def test_every_api_route_needs_a_token_and_the_operator_role(stack: Stack, api: httpx.Client) -> None:
+    schema = api.get("/openapi.json").json()
+    routes = [(method.upper(), path) for path, methods in schema["paths"].items() for method in methods
+              if path.startswith("/api/")]
+    assert len(routes) >= 15
+    anonymous = httpx.Client(base_url=stack.admin_url, timeout=10)
+    viewer = httpx.Client(base_url=stack.admin_url, headers={"Authorization": f"Bearer {VIEWER_TOKEN}"}, timeout=10)
+    forged = httpx.Client(base_url=stack.admin_url, headers={"Authorization": "Bearer not-a-token"}, timeout=10)
+    for method, template in routes:
+        path = template.replace("{activation_id}", "1").replace("{dead_letter_id}", "1-0").replace(
+            "{guild_id}", "1").replace("{channel_id}", "10")
+        unauthenticated = anonymous.request(method, path)
+        assert unauthenticated.status_code == 401, (method, path, unauthenticated.text)
+        assert unauthenticated.headers["www-authenticate"] == "Bearer"
+        assert forged.request(method, path).status_code == 401, (method, path)
+        assert viewer.request(method, path).status_code == 403, (method, path)
+    assert api.get("/healthz").json() == {"status": "ok"} and anonymous.get("/readyz").status_code == 200
+
+
+def test_an_activation_is_found_opened_and_replayed_as_recorded(client: redis.Redis, api: httpx.Client) -> None:
+    answered(client, "7001")
+
+    found = api.get("/api/activations", params={"channel_id": "10", "outcome": "replied"}).json()["activations"]
+    detail = api.get("/api/activations/7001").json()
+    report = api.post("/api/activations/7001/replay", json={"mode": "recorded"}).json()
+
+    assert [summary["id"] for summary in found] == ["7001"]
+    assert found[0]["callsystem"].startswith("cs.switchboard.legacy@") and found[0]["author_name"] == "alice"
+    assert {step["step"] for step in detail["journal"]} >= {"history:0", "infer:0"}
+    bars = {bar["name"]: bar for bar in detail["timeline"]}
+    assert bars["queue"]["started"] == 0 and bars["planner"]["finished"] > 0
+    infer = bars["infer:0"]
+    assert (infer["lane"], infer["attempt"]) == ("local:chat", 1) and infer["result_bytes"] > 0
+    assert 0 <= infer["queued"] <= infer["started"] <= infer["finished"]
+    assert detail["summary"]["trace_id"] == detail["record"]["trace_id"]
+    assert detail["reply_message_ids"] == []  # nothing posts here: there is no gateway
+    assert (report["verdict"], report["mode"], report["not_recorded"]) == ("matches", "recorded", [])
+    assert report["replayed"]["text"] == "alice: hello there"
+    [entry] = [e for e in audit(client) if e.target == "7001"]
+    assert (entry.action, entry.operator, entry.mode) == ("replay", "ada", "recorded")
+
+
+def test_an_unknown_activation_is_404_and_bad_input_is_422(api: httpx.Client) -> None:
+    assert api.get("/api/activations/nothing-here").status_code == 404
+    assert api.get("/api/activations/bad id!").status_code in (404, 422)
+    assert api.get("/api/activations", params={"limit": 0}).status_code == 422
+    assert api.post("/api/activations/7001/replay", json={"mode": "sideways"}).status_code == 422
+    refused = api.post("/api/activations/nothing-here/replay", json={}).json()
+    assert refused["verdict"] == "failed" and refused["error"]["code"] == "no_record"
+
+
+def test_a_dead_lettered_activation_is_replayed_live_once_the_fault_is_fixed(
+        stack: Stack, client: redis.Redis, api: httpx.Client) -> None:
+    # The fault: a planner takes the activation and dies before finishing. The live planner takes it over,
+    # finds it past its deliveries, answers with one error reply and dead-letters it.
+    with contextlib.suppress(redis.ResponseError):
+        client.xgroup_create(Stream.ACTIVATIONS, Group.PLANNERS, id="0", mkstream=True)
+    stack.services["planner"].stop()
+    client.xadd(Stream.ACTIVATIONS, {STREAM_FIELD: activation("7002", "are you there").to_json()})
+    client.xreadgroup(Group.PLANNERS, "planner-that-died", {Stream.ACTIVATIONS: ">"}, count=1)
+    stack.services["planner"] = stack.service("planner")
+    stack.services["planner"].start()
+    listed = wait_until(lambda: api.get("/api/dead-letters").json()["dead_letters"], 60, "the dead letter")
+    [dead] = [d for d in listed if d["activation_id"] == "7002"]
+    assert dead["source"] == Stream.ACTIVATIONS.value and dead["deliveries"] == MAX_DELIVERIES + 1
+    assert dead["activation"]["content"] == "are you there" and "without finishing" in dead["reason"]
+    assert api.get(f"/api/dead-letters/{dead['id']}").json() == dead
+    [notice] = replies_for(client, "7002")
+    assert notice.outcome == Outcome.DEAD_LETTERED
+
+    report = api.post(f"/api/dead-letters/{dead['id']}/replay").json()
+
+    assert report["verdict"] == "differs" and report["mode"] == "live"  # it answers now, not with an error
+    assert report["replayed"] == {**report["replayed"], "outcome": "replied", "text": "alice: are you there"}
+    assert report["delivery"] == "queued"
+    [answer] = replies_for(client, report["replay_id"])
+    assert answer.deliver and answer.replay_of == "7002" and answer.reply_to_message_id == "7002"
+    assert len(replies_for(client, "7002")) == 1  # the original's error notice, never repeated
+    assert api.get(f"/api/dead-letters/{dead['id']}").status_code == 404  # resolved: it left the stream
+    assert api.post(f"/api/dead-letters/{dead['id']}/replay").status_code == 404
+    actions = [(e.action, e.target) for e in audit(client) if e.operator == "ada"]
+    assert ("dead_letter_replay", dead["id"]) in actions and ("replay", "7002") in actions
+
+
+def test_dead_letters_without_an_activation_are_not_replayable_and_can_be_purged(
+        client: redis.Redis, api: httpx.Client) -> None:
+    first = client.xadd(Stream.DEAD_LETTERS, {"reason": "invalid_payload: not JSON", "source": Stream.REPLIES.value})
+    second = client.xadd(Stream.DEAD_LETTERS, {"reason": "invalid_payload: not JSON", "source": Stream.REPLIES.value})
+
+    assert api.post(f"/api/dead-letters/{first}/replay").status_code == 409
+    assert api.delete(f"/api/dead-letters/{first}").status_code == 204
+    assert api.delete(f"/api/dead-letters/{first}").status_code == 404
+    assert api.post("/api/dead-letters/purge").json() == {"purged": 1}
+    assert client.xlen(Stream.DEAD_LETTERS) == 0 and second not in str(api.get("/api/dead-letters").json())
+    assert {e.action for e in audit(client)} >= {"dead_letter_purge"}
+
+
+def test_configuration_is_read_changed_and_checked_and_changes_are_audited(
+        client: redis.Redis, api: httpx.Client) -> None:
+    unknown = api.patch("/api/config/channels/10", json={"callsystem": "cs.nowhere@9.9.9"})
+    nobody = api.patch("/api/config/channels/10", json={"persona": "nobody"})
+    changed = api.patch("/api/config/channels/10", json={"callsystem": "cs.switchboard.integrations",
+                                                         "allowed_tools": ["clock"]})
+    view = api.get("/api/config/channels/10", params={"guild_id": "1"}).json()
+
+    assert unknown.status_code == 422 and "cs.nowhere" in unknown.text
+    assert nobody.status_code == 422 and "nobody" in nobody.text
+    assert changed.status_code == 200 and changed.json()["stored"]["callsystem"] == "cs.switchboard.integrations"
+    assert view["effective"]["callsystem"] == "cs.switchboard.integrations"
+    assert view["effective"]["allowed_tools"] == ["clock"]
+    [entry] = [e for e in audit(client) if e.action == "config_update"]
+    assert entry.target == "channel:10" and "integrations" in (entry.detail or "")
+    api.patch("/api/config/channels/10", json={"callsystem": "cs.switchboard.legacy"})
+
+
+def test_queues_lanes_callsystems_and_personas_are_reported(api: httpx.Client) -> None:
+    queues = api.get("/api/queues").json()
+    lanes = {lane["lane"]: lane for lane in api.get("/api/lanes").json()["lanes"]}
+    callsystems = api.get("/api/callsystems").json()
+    personas = api.get("/api/personas").json()["personas"]
+
+    assert {s["stream"] for s in queues["streams"]} == {Stream.ACTIVATIONS.value, Stream.REPLIES.value}
+    assert set(queues["celery"]) == {"sb.tools", "sb.inference"} and "dead_letters" in queues
+    assert lanes["local:chat"]["role"] == "chat" and lanes["local:chat"]["capacity"] >= 1
+    assert lanes["local:chat"]["in_use"] == 0
+    assert "cs.switchboard.legacy@1.1.0" in {c["key"] for c in callsystems["callsystems"]}
+    assert personas[0]["name"] == "switchboard"
+
+
+def test_the_feed_streams_accepted_and_finished_events(stack: Stack, client: redis.Redis) -> None:
+    seen: list[tuple[str, dict]] = []
+    headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+    with httpx.stream("GET", f"{stack.admin_url}/api/feed", params={"max_s": 30}, headers=headers,
+                      timeout=40) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        lines = response.iter_lines()
+        assert next(lines).startswith("retry:")
+        client.xadd(Stream.ACTIVATIONS, {STREAM_FIELD: activation("7003").to_json()})
+        event = None
+        for line in lines:
+            if line.startswith("event: "):
+                event = line.removeprefix("event: ")
+            elif line.startswith("data: ") and event:
+                seen.append((event, json.loads(line.removeprefix("data: "))))
+                if event == "finished":
+                    break
+    assert [(name, data["id"]) for name, data in seen] == [("accepted", "7003"), ("finished", "7003")]
+    assert seen[1][1]["outcome"] == "replied" and seen[0][1]["author_name"] == "alice"
