@@ -8,36 +8,14 @@ import os
 import re
 
 import pytest
-from pydantic_settings import BaseSettings
 
-from switchboard.admin.settings import AdminSettings
 from switchboard.gateway.settings import GatewaySettings
-from switchboard.inference.settings import InferenceSettings
-from switchboard.planner.settings import PlannerSettings
-from switchboard.tools.settings import ToolsSettings
 from tests.deploy.chart import CI_VALUES, container, env_of, find, load_values, name_of, render
+from tests.deploy.settings_classes import SETTINGS, stray_variables
 
-SETTINGS: dict[str, type[BaseSettings]] = {
-    "gateway": GatewaySettings, "planner": PlannerSettings, "tools": ToolsSettings,
-    "inference": InferenceSettings, "admin": AdminSettings,
-}
-# Variables that are not settings: Kubernetes plumbing, the OTLP exporter's, Ray's own, and the variables
-# SWITCHBOARD_PROVIDERS points at (`api_key_env`).
-NOT_SETTINGS = re.compile(r"^(POD_NAME|POD_NAMESPACE|POD_INDEX|HOME|REDIS_PASSWORD|OTEL_[A-Z_]+|RAY_AUTH_MODE|"
-                          r"RAY_AUTH_TOKEN|PROVIDER_[A-Z0-9_]+_API_KEY)$")
 VARIANTS = [{}, *(load_values(p) for p in CI_VALUES)]
 VARIANT_IDS = ["defaults", *(p.stem for p in CI_VALUES)]
 _REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
-
-
-def _setting_names(settings: type[BaseSettings]) -> set[str]:
-    prefix = settings.model_config.get("env_prefix", "")
-    names = set()
-    for field_name, field in settings.model_fields.items():
-        names.add(f"{prefix}{field_name}".upper())
-        alias = field.validation_alias
-        names.update(str(choice).upper() for choice in getattr(alias, "choices", [alias] if alias else []))
-    return names
 
 
 def _resolved_env(entries: list[dict]) -> dict[str, str]:
@@ -59,10 +37,8 @@ def _resolved_env(entries: list[dict]) -> dict[str, str]:
 def test_every_switchboard_variable_is_a_setting(component: str, values: dict) -> None:
     docs = render(values)
     kind = "StatefulSet" if component == "gateway" and values.get("gateway", {}).get("sharding") else "Deployment"
-    names = env_of(container(find(docs, kind, name_of(component))))
-    known = _setting_names(SETTINGS[component])
-    strays = {n for n in names if n not in known and not NOT_SETTINGS.match(n)}
-    assert strays == set()
+    names = set(env_of(container(find(docs, kind, name_of(component)))))
+    assert stray_variables(component, names) == set()
 
 
 @pytest.mark.parametrize("values", VARIANTS, ids=VARIANT_IDS)
