@@ -44,7 +44,12 @@ class DeadLetters:
 
     async def list(self, count: int = PAGE, before: str = "+") -> list[DeadLetter]:
         """Newest first; `before` pages back (an id, exclusive)."""
-        high = before if before == "+" else f"({before}"
+        high = "+"
+        if before != "+":
+            ms, seq = (int(part) for part in before.split("-"))
+            if ms == seq == 0:
+                return []  # nothing is older, and Redis refuses the exclusive range below its first id
+            high = f"({ms}-{seq}"
         entries = await self._redis.xrevrange(Stream.DEAD_LETTERS, max=high, min="-", count=count)
         return [_dead_letter(entry_id, fields) for entry_id, fields in entries]
 

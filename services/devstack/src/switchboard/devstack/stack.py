@@ -107,6 +107,8 @@ class Stack:
     def wait_ready(self, deadline: float) -> None:
         for name in set(self.services) - {"gateway"}:
             _wait(lambda n=name: _answers(self.metrics_url(n)), deadline, name, self.services[name])
+        if "admin" in self.services:  # its metrics come up before its HTTP server
+            _wait(lambda: _answers(f"{self.admin_url}/healthz"), deadline, "admin", self.services["admin"])
         if self.emulator_url is not None:
             client = EmulatorClient(self.emulator_url)
             _wait(lambda: client.state()["identified_sessions"] > 0, deadline, "gateway", self.services["gateway"])

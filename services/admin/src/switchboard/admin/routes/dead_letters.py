@@ -15,7 +15,7 @@ from switchboard.core.wire import AuditEntry
 
 router = APIRouter(prefix="/dead-letters", tags=["dead letters"])
 
-StreamId = Annotated[str, Path(pattern=r"^[0-9]{1,20}-[0-9]{1,20}$")]
+StreamId = Annotated[str, Path(pattern=r"^[0-9]{1,15}-[0-9]{1,18}$")]
 
 
 class DeadLetterList(BaseModel):
@@ -33,7 +33,7 @@ def deps(request: Request) -> AdminDeps:
 
 @router.get("", summary="Dead letters, newest first")
 async def list_dead_letters(request: Request, _: Operator, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                            before: Annotated[str | None, Query(pattern=r"^[0-9]{1,20}-[0-9]{1,20}$")] = None,
+                            before: Annotated[str | None, Query(pattern=r"^[0-9]{1,15}-[0-9]{1,18}$")] = None,
                             ) -> DeadLetterList:
     store = deps(request).dead_letters
     return DeadLetterList(total=await store.count(), dead_letters=await store.list(limit, before or "+"))
