@@ -108,7 +108,7 @@ def test_external_redis_replaces_the_bundled_one() -> None:
 def test_bundled_redis_keeps_every_write() -> None:
     docs = render({})
     config = find(docs, "ConfigMap", name_of("redis"))["data"]["redis.conf"].splitlines()
-    assert {"appendonly yes", "appendfsync everysec", "maxmemory-policy noeviction"} <= set(config)
+    assert {"appendonly yes", "appendfsync everysec", "maxmemory-policy noeviction", "maxmemory 1536mb"} <= set(config)
     redis = find(docs, "StatefulSet", name_of("redis"))
     server = container(redis)
     assert server["image"] == "redis:7.4.2"
@@ -206,6 +206,12 @@ def test_tools_egress_is_limited_to_dns_redis_and_the_public_internet() -> None:
     assert "169.254.0.0/16" in internet["to"][0]["ipBlock"]["except"]  # cloud metadata endpoints
     assert "10.0.0.0/8" in internet["to"][0]["ipBlock"]["except"]
     assert {p["port"] for p in internet["ports"]} == {80, 443}
+
+
+def test_tools_may_send_spans_to_the_otlp_collector() -> None:
+    docs = render({"tracing": {"otlpEndpoint": "http://otel-collector.observability.svc:4318"}})
+    rules = find(docs, "NetworkPolicy", name_of("tools"))["spec"]["egress"]
+    assert {"ports": [{"port": 4318, "protocol": "TCP"}]} in rules
 
 
 def test_admin_reads_its_tokens_from_a_secret_and_helm_test_checks_its_health() -> None:
