@@ -21,6 +21,7 @@ from switchboard.core.metrics import Metrics
 from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import CallsystemRegistry
 from switchboard.core.redis_client import connect_async
+from switchboard.core.retention import StreamJanitor
 from switchboard.core.tool_catalog import ToolCatalog
 from switchboard.core.tracing import setup_tracing
 from switchboard.core.workers import instrument_celery
@@ -74,6 +75,7 @@ def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Me
         stream=ActivationStream(client, settings.planner_id, settings.claim_idle_ms),
         registry=registry or build_registry(), config=ConfigStore(client), personas=PersonaStore(client),
         services=services, metrics=metrics,
+        janitor=StreamJanitor(client, settings.record_retention_s, settings.retention_interval_s),
     )
     return Planner(settings, deps)
 

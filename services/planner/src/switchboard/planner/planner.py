@@ -25,6 +25,7 @@ from switchboard.core.metrics import Metrics
 from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import CallsystemRegistry, Persona
 from switchboard.core.resilience import TRANSIENT, keep_running
+from switchboard.core.retention import StreamJanitor
 from switchboard.core.tracing import current_trace_id, extract_context, inject_context, span_context_of, tracer
 from switchboard.core.wire import UNRESOLVED, Activation, ActivationRecord, ErrorInfo, Outcome, Reply
 from switchboard.planner.activations import ActivationStream, Entry
@@ -51,6 +52,7 @@ class PlannerDeps:
     personas: PersonaStore
     services: ContextServices  # also the reply writer and channel turns the loop uses
     metrics: Metrics
+    janitor: StreamJanitor | None = None  # trims the streams by age
 
 
 class Planner:
@@ -121,6 +123,8 @@ class Planner:
                 return
             try:
                 await self._deps.stream.heartbeat(list(self._inflight))
+                if self._deps.janitor is not None and (trimmed := await self._deps.janitor.tick()):
+                    log.info("trimmed streams past the retention: %s", trimmed)
                 for entry in await self._deps.stream.claim_stuck(max(self._free(), 1)):
                     if entry.deliveries > self._settings.activation_max_deliveries:
                         await self._give_up(entry)

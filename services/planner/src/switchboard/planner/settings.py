@@ -25,5 +25,7 @@ class PlannerSettings(ServiceSettings):
     claim_interval_s: float = Field(default=5.0, gt=0)
     # An entry delivered more times than this without finishing is answered with an error and dead-lettered.
     activation_max_deliveries: int = Field(default=5, ge=1)
+    # How often a planner trims the streams past `record_retention_s` (see `core.retention`).
+    retention_interval_s: float = Field(default=300.0, gt=0)
     read_block_ms: int = Field(default=1000, ge=1)
     wake_poll_s: float = Field(default=0.5, gt=0)
