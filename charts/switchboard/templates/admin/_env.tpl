@@ -5,6 +5,9 @@
   value: "0.0.0.0"
 - name: SWITCHBOARD_ADMIN_PORT
   value: {{ $values.service.port | quote }}
+# Replays run callsystems as a planner does: the same default.
+- name: SWITCHBOARD_DEFAULT_CALLSYSTEM
+  value: {{ .Values.planner.defaultCallsystem | quote }}
 - name: SWITCHBOARD_ADMIN_TOKENS
   valueFrom:
     secretKeyRef:

@@ -72,12 +72,16 @@ spec:
       volumeMounts:
         - {name: tmp, mountPath: /tmp}
         - {name: dshm, mountPath: /dev/shm}
-        {{- include "switchboard.inference.modelVolumeMount" $root | nindent 8 }}
+        {{- with include "switchboard.inference.modelVolumeMount" $root | trim }}
+        {{- . | nindent 8 }}
+        {{- end }}
   volumes:
     - name: tmp
       emptyDir: {}
     {{- include "switchboard.inference.shmVolume" $group.shmSize | nindent 4 }}
-    {{- include "switchboard.inference.modelVolume" $root | nindent 4 }}
+    {{- with include "switchboard.inference.modelVolume" $root | trim }}
+    {{- . | nindent 4 }}
+    {{- end }}
   {{- with $group.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}
