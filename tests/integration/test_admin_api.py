@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -223,3 +226,32 @@ def test_the_feed_streams_accepted_and_finished_events(stack: Stack, client: red
                     break
     assert [(name, data["id"]) for name, data in seen] == [("accepted", "7003"), ("finished", "7003")]
     assert seen[1][1]["outcome"] == "replied" and seen[0][1]["author_name"] == "alice"
+
+
+def switchboard(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    """The operator's command line, run as operators run it, against this stack's Redis."""
+    return subprocess.run([str(Path(sys.executable).parent / "switchboard"), *args], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "SWITCHBOARD_REDIS_URL": stack.redis_url,
+                                           "SWITCHBOARD_OPERATOR": "cli-operator"}, check=False)
+
+
+def test_the_command_line_has_the_same_verbs(stack: Stack, client: redis.Redis) -> None:
+    answered(client, "7004")
+
+    found = switchboard(stack, "activations", "--channel", "10", "--json")
+    shown = switchboard(stack, "activation", "7004")
+    missing = switchboard(stack, "activation", "nothing-here")
+    queues = json.loads(switchboard(stack, "queues", "--json").stdout)
+    dead_id = client.xadd(Stream.DEAD_LETTERS, {"reason": "invalid_payload: test", "source": Stream.REPLIES.value})
+    listed = switchboard(stack, "dead-letters")
+    refused = switchboard(stack, "dead-letters", "replay", dead_id)
+    purged = json.loads(switchboard(stack, "dead-letters", "purge", dead_id, "--json").stdout)
+
+    assert found.returncode == 0 and "7004" in [a["id"] for a in json.loads(found.stdout)["activations"]]
+    assert shown.returncode == 0 and "7004: replied" in shown.stdout and "infer:0" in shown.stdout
+    assert "local:chat" in shown.stdout and "attempt 1" in shown.stdout
+    assert missing.returncode == 1 and "no record" in missing.stderr
+    assert {s["stream"] for s in queues["streams"]} == {Stream.ACTIVATIONS.value, Stream.REPLIES.value}
+    assert dead_id in listed.stdout and "invalid_payload: test" in listed.stdout
+    assert refused.returncode == 1 and "nothing to replay" in refused.stderr
+    assert purged == {"purged": 1} and client.xlen(Stream.DEAD_LETTERS) == 0

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from switchboard.admin.cli.replay_command import exit_status
+from switchboard.admin.cli.when import point_in_time
 from switchboard.core.errors import StepTimeout, Superseded, SwitchboardError, ToolError
 from switchboard.core.wire import (
     Activation,
@@ -18,8 +20,6 @@ from switchboard.core.wire import (
     StepTiming,
     Trigger,
 )
-from switchboard.planner.cli.replay_command import exit_status
-from switchboard.planner.cli.when import point_in_time
 from switchboard.planner.replay.recorded import RecordedSteps, StepNotRecorded, ending_of
 from switchboard.planner.replay.records import Selection
 from switchboard.planner.replay.report import ReplayReport, ReplyView, Verdict

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict
 
-from switchboard.core.errors import InvalidPayload
+from switchboard.core.errors import InvalidPayload, SwitchboardError
 from switchboard.core.keys import STREAM_FIELD, Stream
-from switchboard.core.wire import Activation
+from switchboard.core.wire import Activation, AuditEntry
+from switchboard.planner.replay import Replayer, ReplayReport
 
 PAGE = 100
 
@@ -85,3 +86,35 @@ def _dead_letter(entry_id: str, fields: dict[str, str]) -> DeadLetter:
         reason=fields.get("reason", ""), entry_id=fields.get("entry_id"),
         activation_id=activation.id if activation else fields.get("activation_id"),
         deliveries=int(deliveries) if deliveries and deliveries.isdigit() else None, activation=activation)
+
+
+class DeadLetterNotFound(SwitchboardError):
+    """No dead letter has that id (never, or purged, or replayed already)."""
+
+    code = "dead_letter_not_found"
+
+
+class NotReplayable(SwitchboardError):
+    """The dead letter holds no readable activation, so there is nothing to run again."""
+
+    code = "not_replayable"
+
+
+async def replay_dead_letter(store: DeadLetters, replayer: Replayer, dead_letter_id: str,
+                             operator: str) -> ReplayReport:
+    """Run a dead-lettered activation again, live, posting its reply; the entry leaves the stream once it answered.
+
+    Forced past posted-once: the user saw an error notice for it, and the point is to answer them now (once:
+    posted-once still holds for the replay's own reply). Raises `DeadLetterNotFound` or `NotReplayable`.
+    """
+    found = await store.get(dead_letter_id)
+    if found is None:
+        raise DeadLetterNotFound(f"no dead letter {dead_letter_id}")
+    if not found.replayable or found.activation_id is None:
+        raise NotReplayable(f"dead letter {dead_letter_id} holds no readable activation: nothing to replay")
+    await replayer.audit.append(AuditEntry(action="dead_letter_replay", operator=operator, target=dead_letter_id,
+                                           mode="live", deliver=True, force=True))
+    report = await replayer.replay(found.activation_id, operator=operator, mode="live", deliver=True, force=True)
+    if report.replayed is not None:
+        await store.remove([dead_letter_id])
+    return report

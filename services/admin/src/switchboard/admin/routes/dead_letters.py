@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from switchboard.admin.auth import Operator
-from switchboard.admin.dead_letters import DeadLetter
+from switchboard.admin.dead_letters import DeadLetter, DeadLetterNotFound, NotReplayable, replay_dead_letter
 from switchboard.admin.deps import AdminDeps
 from switchboard.admin.routes.activations import ReplayResult
 from switchboard.core.wire import AuditEntry
@@ -48,21 +48,14 @@ async def get_dead_letter(request: Request, _: Operator, dead_letter_id: StreamI
 
 
 @router.post("/{dead_letter_id}/replay", summary="Run a dead-lettered activation again, live, and post its reply")
-async def replay_dead_letter(request: Request, caller: Operator, dead_letter_id: StreamId) -> ReplayResult:
+async def replay_one_dead_letter(request: Request, caller: Operator, dead_letter_id: StreamId) -> ReplayResult:
     services = deps(request)
-    found = await services.dead_letters.get(dead_letter_id)
-    if found is None:
-        raise HTTPException(404, f"no dead letter {dead_letter_id}")
-    if not found.replayable or found.activation_id is None:
-        raise HTTPException(409, f"dead letter {dead_letter_id} holds no readable activation: nothing to replay")
-    await services.replayer.audit.append(AuditEntry(action="dead_letter_replay", operator=caller.name,
-                                                    target=dead_letter_id, mode="live", deliver=True, force=True))
-    # Forced: the user saw an error notice for it, and the point is to answer them now (once: posted-once
-    # still holds for the replay's own reply).
-    report = await services.replayer.replay(found.activation_id, operator=caller.name, mode="live",
-                                            deliver=True, force=True)
-    if report.replayed is not None:
-        await services.dead_letters.remove([dead_letter_id])
+    try:
+        report = await replay_dead_letter(services.dead_letters, services.replayer, dead_letter_id, caller.name)
+    except DeadLetterNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except NotReplayable as exc:
+        raise HTTPException(409, str(exc)) from None
     return ReplayResult.model_validate(report.as_json())
 
 

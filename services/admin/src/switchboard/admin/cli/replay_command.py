@@ -24,10 +24,10 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from switchboard.admin.cli.render import progress_text, report_text, selection_text, summary_text
+from switchboard.admin.cli.when import point_in_time
 from switchboard.core.redis_client import connect_async
 from switchboard.core.wire import Outcome
-from switchboard.planner.cli.render import progress_text, report_text, selection_text, summary_text
-from switchboard.planner.cli.when import point_in_time
 from switchboard.planner.replay.build import build_replayer
 from switchboard.planner.replay.engine import Replayer
 from switchboard.planner.replay.records import Selection
