@@ -2,7 +2,7 @@
 // never as markup, so a message or a model's answer cannot inject anything.
 
 /**
- * An element with `props` and `children`. Props: `class`, `text`, `style` (an object), `on<event>`
+ * An element with `props` and `children`. Props: `class`, `style` (an object), `on<event>`
  * (a listener), anything else an attribute (`true`: present and empty; null/undefined/false: absent).
  * Children: nodes, or strings and numbers (as text nodes); null/undefined/false are skipped; arrays are flattened.
  */
@@ -11,11 +11,16 @@ export function el(tag, props = {}, ...children) {
   for (const [name, value] of Object.entries(props)) {
     if (value === null || value === undefined || value === false) continue;
     if (name === "class") node.className = value;
-    else if (name === "text") node.textContent = String(value);
     else if (name === "style") Object.assign(node.style, value);
     else if (name.startsWith("on") && typeof value === "function") node.addEventListener(name.slice(2), value);
     else node.setAttribute(name, value === true ? "" : String(value));
   }
+  return fill(node, ...children);
+}
+
+/** Replace what `node` holds with `children` (as `el` takes them: null/undefined/false skipped, strings as text). */
+export function fill(node, ...children) {
+  node.replaceChildren();
   for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : String(child));

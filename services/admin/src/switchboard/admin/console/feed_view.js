@@ -3,15 +3,16 @@
 // coming back costs nothing.
 
 import { api } from "./api.js";
-import { activationHref, clock, duration, el, errorLine, outcomeBadge } from "./dom.js";
+import { activationHref, clock, duration, el, errorLine, fill, outcomeBadge } from "./dom.js";
 
 const WINDOW_S = 3600;
 const LIMIT = 1000; // the API's largest page; also the most rows kept
-const SETTLE_MS = 15000; // how often activations still shown as running are looked up
+const SETTLE_MS = 10000; // how often rows the live events left incomplete are looked up
 
 export class FeedView {
-  #rows = new Map(); // activation id -> { entry, row }
+  #rows = new Map(); // activation id -> { entry, view: { row, cells, link } }
   #lastEventAt = null; // the service's clock, from the feed's events
+  #connectedAt = null; // this browser's clock
   #timer;
 
   constructor(feed) {
@@ -32,9 +33,12 @@ export class FeedView {
     feed.addEventListener("accepted", (event) => this.#accepted(event.detail));
     feed.addEventListener("finished", (event) => this.#finished(event.detail));
     feed.addEventListener("connected", (event) => {
-      if (event.detail.reconnect) this.#settle(this.#lastEventAt, false);
+      // Events between two connections are lost: what finished meanwhile is in the records.
+      const now = Date.now() / 1000;
+      if (event.detail.reconnect) this.#settle(Math.min(this.#lastEventAt ?? now, this.#connectedAt ?? now), false);
+      this.#connectedAt = now;
     });
-    this.#timer = setInterval(() => this.#settlePending(), SETTLE_MS);
+    this.#timer = setInterval(() => this.#settleIncomplete(), SETTLE_MS);
   }
 
   dispose() {
@@ -78,15 +82,21 @@ export class FeedView {
     }
   }
 
-  /** Running activations whose `finished` event was missed: their records say how they ended. */
-  #settlePending() {
-    const pending = [...this.#rows.values()].filter(({ entry }) => !entry.outcome).map(({ entry }) => entry);
-    if (pending.length === 0) return;
-    this.#settle(Math.min(...pending.map((entry) => entry.accepted_at)), true);
+  /**
+   * Rows the feed's events left incomplete: still running (a `finished` event missed?), or finished with
+   * no callsystem shown (the event does not carry it). Their records say the rest; a finished one is
+   * looked up once.
+   */
+  #settleIncomplete() {
+    const incomplete = [...this.#rows.values()].map(({ entry }) => entry)
+      .filter((entry) => !entry.outcome || (!entry.callsystem && !entry.settled));
+    if (incomplete.length === 0) return;
+    for (const entry of incomplete) entry.settled = Boolean(entry.outcome);
+    this.#settle(Math.min(...incomplete.map((entry) => entry.accepted_at).filter(Number.isFinite)), true);
   }
 
   async #settle(since, onlyKnown) {
-    if (since === null) return;
+    if (!Number.isFinite(since)) return;
     try {
       const { activations } = await api("activations", {
         query: { since: since - 5, include_replays: true, limit: LIMIT } });
@@ -102,14 +112,14 @@ export class FeedView {
     const known = this.#rows.get(fields.id);
     if (known) {
       for (const [name, value] of Object.entries(fields)) if (value !== undefined) known.entry[name] = value;
-      render(known.row, known.entry);
+      render(known.view, known.entry);
       return;
     }
     const entry = { ...fields };
-    const row = el("tr", { "data-testid": "activation-row", "data-activation-id": entry.id });
-    render(row, entry);
-    this.#rows.set(entry.id, { entry, row });
-    this.#place(row, entry);
+    const view = newRow(entry);
+    render(view, entry);
+    this.#rows.set(entry.id, { entry, view });
+    this.#place(view.row, entry);
     while (this.tbody.children.length > LIMIT) {
       const oldest = this.tbody.lastElementChild;
       this.#rows.delete(oldest.dataset.activationId);
@@ -135,19 +145,29 @@ function fromSummary(summary) {
     replay_of, finished_at };
 }
 
-function render(row, entry) {
+/** A row whose cells (and link) stay the same elements while their contents follow the entry. */
+function newRow(entry) {
+  const link = el("a", { href: activationHref(entry.id), "data-testid": "activation-link" });
+  const cells = {
+    time: el("td", { class: "time", title: entry.id }), place: el("td", { class: "mono" }), author: el("td"),
+    message: el("td", { class: "excerpt" }), callsystem: el("td", { class: "mono" }),
+    outcome: el("td", { "data-testid": "activation-outcome" }), took: el("td", { class: "num" }),
+  };
+  const row = el("tr", { "data-testid": "activation-row", "data-activation-id": entry.id }, Object.values(cells));
+  return { row, cells, link };
+}
+
+function render({ row, cells, link }, entry) {
   row.dataset.outcome = entry.outcome ?? "running";
   row.classList.toggle("replay", Boolean(entry.replay_of));
-  const link = el("a", { href: activationHref(entry.id), "data-testid": "activation-link",
-    title: entry.reply_excerpt ? `reply: ${entry.reply_excerpt}` : null }, entry.excerpt || entry.id);
-  row.replaceChildren(
-    el("td", { class: "time", title: entry.id }, clock(entry.accepted_at)),
-    el("td", { class: "mono", title: entry.guild_id ? `guild ${entry.guild_id}` : "direct message" },
-      entry.guild_id ? `#${entry.channel_id ?? "?"}` : "DM"),
-    el("td", {}, entry.author_name ?? ""),
-    el("td", { class: "excerpt" }, link, entry.replay_of ? el("span", { class: "badge replay" }, "replay") : null),
-    el("td", { class: "mono" }, entry.callsystem ?? ""),
-    el("td", {}, outcomeBadge(entry.outcome, { "data-testid": "activation-outcome", title: entry.error })),
-    el("td", { class: "num" }, duration(entry.duration_s)),
-  );
+  link.textContent = entry.excerpt || entry.id;
+  link.title = entry.reply_excerpt ? `reply: ${entry.reply_excerpt}` : "";
+  fill(cells.time, clock(entry.accepted_at));
+  fill(cells.place, entry.guild_id ? `#${entry.channel_id ?? "?"}` : "DM");
+  cells.place.title = entry.guild_id ? `guild ${entry.guild_id}` : "direct message";
+  fill(cells.author, entry.author_name ?? "");
+  fill(cells.message, link, entry.replay_of ? el("span", { class: "badge replay" }, "replay") : null);
+  fill(cells.callsystem, entry.callsystem ?? "");
+  fill(cells.outcome, outcomeBadge(entry.outcome, { title: entry.error }));
+  fill(cells.took, duration(entry.duration_s));
 }

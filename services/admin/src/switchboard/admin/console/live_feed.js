@@ -1,6 +1,7 @@
 // The live feed of activations (`GET /api/feed`, server-sent events), read with fetch and a stream
-// reader because EventSource cannot send the bearer header. The service ends the stream now and then;
-// the feed reconnects after the `retry` the stream asked for.
+// reader because EventSource cannot send the bearer header. The service ends the stream now and then:
+// a stream that was live a while is reopened at once (what happens in between is lost, so listeners
+// hear `connected` with `reconnect: true`); a failed attempt is retried after the `retry` the stream asked for.
 //
 // Events dispatched on a LiveFeed:
 //   accepted, finished   detail: the event's JSON data
@@ -9,9 +10,12 @@
 
 import { ApiError, apiUrl, authHeaders, errorDetail, session } from "./api.js";
 
+const STEADY_MS = 1000; // a stream that lasted this long is reopened without waiting
+
 export class LiveFeed extends EventTarget {
   #controller = null;
   #connections = 0;
+  #liveSince = null; // when the current stream opened (this browser's clock, ms)
   retryMs = 2000;
   status = "stopped";
   lastError = null;
@@ -31,6 +35,7 @@ export class LiveFeed extends EventTarget {
   async #run(signal) {
     while (!signal.aborted) {
       this.#setStatus("connecting");
+      this.#liveSince = null;
       try {
         await this.#read(signal);
         this.lastError = null;
@@ -43,6 +48,7 @@ export class LiveFeed extends EventTarget {
         }
       }
       if (signal.aborted) return;
+      if (this.#liveSince !== null && Date.now() - this.#liveSince > STEADY_MS) continue;
       this.#setStatus("retrying");
       await pause(this.retryMs, signal);
     }
@@ -54,6 +60,7 @@ export class LiveFeed extends EventTarget {
     });
     if (!response.ok) throw new ApiError(response.status, await errorDetail(response));
     this.#connections += 1;
+    this.#liveSince = Date.now();
     this.#setStatus("live");
     this.dispatchEvent(new CustomEvent("connected", { detail: { reconnect: this.#connections > 1 } }));
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
