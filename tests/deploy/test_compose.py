@@ -121,6 +121,15 @@ def test_prometheus_loads_the_charts_rules_and_scrapes_every_service(tmp_path: P
     assert result.returncode == 0 and "1 rule files found" in result.stdout, result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("name", SWITCHBOARD)
+def test_prometheus_scrapes_each_services_metrics_port(name: str) -> None:
+    # The admin service's port is its metrics port, not its API's: the queue gauges are served there.
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    job = next(job for job in config["scrape_configs"] if job["job_name"] == name)
+    port = SERVICES[name]["environment"]["SWITCHBOARD_METRICS_PORT"]
+    assert job["static_configs"][0]["targets"] == [f"{name}:{port}"]
+
+
 def test_grafana_provisions_prometheus_and_the_charts_dashboards() -> None:
     mounts = dict(_bind_mounts(SERVICES["grafana"]))
     assert mounts["./deploy/grafana/provisioning"] == "/etc/grafana/provisioning"

@@ -14,8 +14,9 @@ import yaml
 
 from switchboard.core.keys import Group, Queue, Stream
 from switchboard.core.wire import Outcome, Trigger
-from tests.deploy.chart import CHART, ROOT, find, name_of, of_kind, render
-from tests.deploy.exported import EXTERNAL, switchboard_metric_names
+from switchboard.devstack.redis_server import RedisServer
+from tests.deploy.chart import CHART, ROOT, container, env_of, find, name_of, of_kind, render
+from tests.deploy.exported import EXTERNAL, queue_metric_names, switchboard_metric_names
 from tests.deploy.promql import matchers, metric_names
 
 DASHBOARDS = sorted((CHART / "files" / "dashboards").glob("*.json"))
@@ -70,8 +71,8 @@ def test_dashboard_is_importable_anywhere(path: Path) -> None:
             assert panel["targets"] and panel.get("description"), panel["title"]
 
 
-def test_every_series_read_is_exported() -> None:
-    known = switchboard_metric_names() | set(EXTERNAL)
+def test_every_series_read_is_exported(redis_server: RedisServer) -> None:
+    known = switchboard_metric_names() | queue_metric_names(redis_server.url) | set(EXTERNAL)
     unknown = {(where, name) for where, expr in ALL_EXPRS for name in metric_names(expr) if name not in known}
     assert unknown == set()
 
@@ -81,7 +82,7 @@ def test_label_values_are_ones_the_code_uses() -> None:
     allowed = {
         "outcome": {o.value for o in Outcome}, "trigger": {t.value for t in Trigger},
         "stream": {s.value for s in Stream}, "group": {g.value for g in Group},
-        "key": {q.value for q in Queue},
+        "queue": {q.value for q in Queue},
     }
     for where, expr in ALL_EXPRS:
         for label, operator, value in matchers(expr):
@@ -151,3 +152,15 @@ def test_monitors_carry_the_labels_prometheus_selects_by() -> None:
     assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
     # The `job` label is the component, as the alerts' `up{job=~...}` expects.
     assert monitor["spec"]["jobLabel"] == "app.kubernetes.io/component"
+
+
+def test_the_admin_service_is_scraped_for_the_queue_gauges() -> None:
+    docs = render(MONITORED)
+    selector = find(docs, "ServiceMonitor", "sb-switchboard")["spec"]["selector"]["matchLabels"]
+    service = find(docs, "Service", name_of("admin"))
+    assert selector.items() <= service["metadata"]["labels"].items()
+    assert service["metadata"]["labels"]["app.kubernetes.io/component"] == "admin"  # job="admin"
+    port = next(p for p in service["spec"]["ports"] if p["name"] == "metrics")
+    admin = container(find(docs, "Deployment", name_of("admin")))
+    assert {"name": "metrics", "containerPort": port["port"]} in admin["ports"]
+    assert env_of(admin)["SWITCHBOARD_METRICS_PORT"]["value"] == str(port["port"])
