@@ -15,32 +15,16 @@ import yaml
 from switchboard.core.keys import Group, Queue, Stream
 from switchboard.core.wire import Outcome, Trigger
 from switchboard.devstack.redis_server import RedisServer
-from tests.deploy.chart import CHART, ROOT, container, env_of, find, name_of, of_kind, render
+from tests.deploy.chart import ROOT, container, env_of, find, name_of, of_kind, render
 from tests.deploy.exported import EXTERNAL, queue_metric_names, switchboard_metric_names
 from tests.deploy.promql import matchers, metric_names
+from tests.deploy.queries import DASHBOARDS, RULES, dashboard_exprs, rule_exprs
 
-DASHBOARDS = sorted((CHART / "files" / "dashboards").glob("*.json"))
-RULES = CHART / "files" / "rules" / "switchboard-alerts.yaml"
 RULE_TESTS = sorted((ROOT / "deploy" / "prometheus" / "tests").glob("*.test.yaml"))
 SERVICE_SOURCES = [*(ROOT / "services").glob("*/src/**/*.py"), *(ROOT / "shared" / "src").glob("**/*.py")]
 # Grafana's variables, replaced by what they stand for so promtool can parse the expressions.
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$namespace": ".*"}
-
-
-def _dashboard_exprs() -> list[tuple[str, str]]:
-    exprs = []
-    for path in DASHBOARDS:
-        for panel in json.loads(path.read_text())["panels"]:
-            exprs += [(f"{path.stem}: {panel['title']}", t["expr"]) for t in panel.get("targets", [])]
-    return exprs
-
-
-def _rule_exprs() -> list[tuple[str, str]]:
-    groups = yaml.safe_load(RULES.read_text())["groups"]
-    return [(rule["alert"], rule["expr"]) for group in groups for rule in group["rules"]]
-
-
-ALL_EXPRS = _dashboard_exprs() + _rule_exprs()
+ALL_EXPRS = dashboard_exprs() + rule_exprs()
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +80,7 @@ def test_label_values_are_ones_the_code_uses() -> None:
 
 def test_dashboard_queries_are_valid_promql(promtool: str, tmp_path: Path) -> None:
     rules = []
-    for index, (_, expr) in enumerate(_dashboard_exprs()):
+    for index, (_, expr) in enumerate(dashboard_exprs()):
         for variable, stands_for in GRAFANA_VARIABLES.items():
             expr = expr.replace(variable, stands_for)
         rules.append({"record": f"dashboard:query_{index}", "expr": expr})
@@ -121,7 +105,7 @@ def test_alerts_fire_as_their_promtool_tests_say(promtool: str, path: Path) -> N
 def test_every_alert_has_a_promtool_test() -> None:
     tested = {test["alertname"] for path in RULE_TESTS for case in yaml.safe_load(path.read_text())["tests"]
               for test in case.get("alert_rule_test", [])}
-    assert {name for name, _ in _rule_exprs()} <= tested
+    assert {name for name, _ in rule_exprs()} <= tested
 
 
 MONITORED = {"metrics": {"serviceMonitor": {"enabled": True, "additionalLabels": {"release": "kps"}},
