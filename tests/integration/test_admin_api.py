@@ -193,8 +193,9 @@ def test_configuration_is_read_changed_and_checked_and_changes_are_audited(
     api.patch("/api/config/channels/10", json={"callsystem": "cs.switchboard.legacy"})
 
 
-def test_queues_lanes_callsystems_and_personas_are_reported(api: httpx.Client) -> None:
+def test_queues_lanes_callsystems_and_personas_are_reported(stack: Stack, api: httpx.Client) -> None:
     queues = api.get("/api/queues").json()
+    scraped = httpx.get(stack.metrics_url("admin"), timeout=10).text
     lanes = {lane["lane"]: lane for lane in api.get("/api/lanes").json()["lanes"]}
     callsystems = api.get("/api/callsystems").json()
     personas = api.get("/api/personas").json()["personas"]
@@ -205,10 +206,15 @@ def test_queues_lanes_callsystems_and_personas_are_reported(api: httpx.Client) -
     assert lanes["local:chat"]["in_use"] == 0
     assert "cs.switchboard.legacy@1.1.0" in {c["key"] for c in callsystems["callsystems"]}
     assert personas[0]["name"] == "switchboard"
+    # The same read-out as gauges, for dashboards and alerts.
+    assert "switchboard_queue_scrape_ok 1.0" in scraped
+    assert f'switchboard_stream_length{{stream="{Stream.ACTIVATIONS.value}"}}' in scraped
+    assert 'switchboard_celery_queue_length{queue="sb.inference"}' in scraped
+    assert f"switchboard_dead_letters {float(queues['dead_letters'])}" in scraped
 
 
 def test_the_feed_streams_accepted_and_finished_events(stack: Stack, client: redis.Redis) -> None:
-    seen: list[tuple[str, dict]] = []
+    seen: list[tuple[str, dict, str]] = []
     headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
     with httpx.stream("GET", f"{stack.admin_url}/api/feed", params={"max_s": 30}, headers=headers,
                       timeout=40) as response:
@@ -216,16 +222,32 @@ def test_the_feed_streams_accepted_and_finished_events(stack: Stack, client: red
         lines = response.iter_lines()
         assert next(lines).startswith("retry:")
         client.xadd(Stream.ACTIVATIONS, {STREAM_FIELD: activation("7003").to_json()})
-        event = None
+        event = position = None
         for line in lines:
             if line.startswith("event: "):
                 event = line.removeprefix("event: ")
-            elif line.startswith("data: ") and event:
-                seen.append((event, json.loads(line.removeprefix("data: "))))
+            elif line.startswith("id: "):
+                position = line.removeprefix("id: ")
+            elif line.startswith("data: ") and event and position:
+                seen.append((event, json.loads(line.removeprefix("data: ")), position))
                 if event == "finished":
                     break
-    assert [(name, data["id"]) for name, data in seen] == [("accepted", "7003"), ("finished", "7003")]
+    assert [(name, data["id"]) for name, data, _ in seen] == [("accepted", "7003"), ("finished", "7003")]
     assert seen[1][1]["outcome"] == "replied" and seen[0][1]["author_name"] == "alice"
+    # A client that lost the connection after the first event resumes after it and misses nothing.
+    with httpx.stream("GET", f"{stack.admin_url}/api/feed", params={"max_s": 3},
+                      headers={**headers, "Last-Event-ID": seen[0][2]}, timeout=10) as response:
+        resumed = [line for line in response.iter_lines() if line.startswith("event: ")]
+    assert resumed == ["event: finished"]
+
+
+def test_the_newest_activations_come_first_when_asked(api: httpx.Client) -> None:
+    oldest = api.get("/api/activations", params={"limit": 2}).json()["activations"]
+    newest = api.get("/api/activations", params={"limit": 2, "order": "newest"}).json()["activations"]
+    every = api.get("/api/activations", params={"limit": 1000}).json()["activations"]
+
+    assert [a["id"] for a in oldest] == [a["id"] for a in every[:2]]
+    assert [a["id"] for a in newest] == [a["id"] for a in reversed(every[-2:])]
 
 
 def switchboard(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
@@ -246,6 +268,9 @@ def test_the_command_line_has_the_same_verbs(stack: Stack, client: redis.Redis) 
     listed = switchboard(stack, "dead-letters")
     refused = switchboard(stack, "dead-letters", "replay", dead_id)
     purged = json.loads(switchboard(stack, "dead-letters", "purge", dead_id, "--json").stdout)
+    configured = switchboard(stack, "config", "channel", "11", "--guild", "1", "--set", '{"keywords": ["robot"]}',
+                             "--json")
+    unknown = switchboard(stack, "config", "channel", "11", "--set", '{"callsystem": "cs.nowhere"}')
 
     assert found.returncode == 0 and "7004" in [a["id"] for a in json.loads(found.stdout)["activations"]]
     assert shown.returncode == 0 and "7004: replied" in shown.stdout and "infer:0" in shown.stdout
@@ -255,3 +280,6 @@ def test_the_command_line_has_the_same_verbs(stack: Stack, client: redis.Redis) 
     assert dead_id in listed.stdout and "invalid_payload: test" in listed.stdout
     assert refused.returncode == 1 and "nothing to replay" in refused.stderr
     assert purged == {"purged": 1} and client.xlen(Stream.DEAD_LETTERS) == 0
+    assert configured.returncode == 0 and json.loads(configured.stdout)["effective"]["keywords"] == ["robot"]
+    assert unknown.returncode == 1 and "cs.nowhere" in unknown.stderr
+    assert [e.operator for e in audit(client) if e.target == "channel:11"] == ["cli-operator"]

@@ -5,6 +5,8 @@
     switchboard dead-letters                                           # list
     switchboard dead-letters replay 1700000000000-0                    # run it again live, post the reply
     switchboard dead-letters purge [ID ...] [--before 7d]              # remove
+    switchboard config channel 10 [--guild 1]                          # stored and in force
+    switchboard config channel 10 --set '{"callsystem": "cs.switchboard.integrations"}'
     switchboard queues | lanes | callsystems | personas | audit
 
 Every verb takes `--json` (the admin API's JSON). Exit status: 0 done, 1 not found or refused, 3 Redis away.
@@ -20,18 +22,20 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from redis.exceptions import RedisError
 
 from switchboard.admin import operations
 from switchboard.admin.cli.render import report_text
 from switchboard.admin.cli.replay_command import default_operator
 from switchboard.admin.cli.when import point_in_time
+from switchboard.admin.config_changes import audit_config, config_problems, jsonable_config
 from switchboard.admin.dead_letters import DeadLetterNotFound, NotReplayable, replay_dead_letter
 from switchboard.admin.deps import AdminDeps
 from switchboard.admin.settings import AdminSettings
 from switchboard.admin.views import ActivationSummary, detail
 from switchboard.core import keys
+from switchboard.core.config import ConfigPatch
 from switchboard.core.wire import Outcome
 from switchboard.planner.replay import Selection
 
@@ -55,6 +59,12 @@ def add_to(commands: Any) -> None:
     dead.add_argument("ids", nargs="*", metavar="ID")
     dead.add_argument("--before", type=point_in_time, help="purge: only those dead-lettered before this")
     dead.add_argument("--operator", default=default_operator(), help="who acts, for the audit log")
+    config = _verb(commands, "config", "read or change a guild's or channel's settings", _config)
+    config.add_argument("level", choices=("guild", "channel"))
+    config.add_argument("id")
+    config.add_argument("--guild", help="channel: its guild, for the settings in force")
+    config.add_argument("--set", dest="patch", help="JSON patch merged into the stored settings (audited)")
+    config.add_argument("--operator", default=default_operator(), help="who acts, for the audit log")
     _verb(commands, "queues", "stream and queue depths and ages", _queues)
     _verb(commands, "lanes", "slots in use, waiters and capacity per lane", _lanes)
     _verb(commands, "callsystems", "callsystems and versions", _callsystems)
@@ -149,6 +159,28 @@ async def _dead_letters(deps: AdminDeps, args: argparse.Namespace) -> tuple[Any,
     lines = [f"{_when(d.at)}  {d.id:<20} {d.source:<15} {d.activation_id or '-':<22} {d.reason}"
              for d in entries if d is not None]
     return {"dead_letters": entries}, "\n".join(lines) or "no dead letters"
+
+
+async def _config(deps: AdminDeps, args: argparse.Namespace) -> tuple[Any, str]:
+    key = keys.guild_config(args.id) if args.level == "guild" else keys.channel_config(args.id)
+    if args.patch is not None:
+        try:
+            patch = ConfigPatch.model_validate_json(args.patch)
+        except ValidationError as exc:
+            raise LookupError(f"not a settings patch: {exc.errors()[0]['msg']}") from None
+        problems = await config_problems(deps, patch)
+        if problems:
+            raise LookupError("; ".join(message for _, message in problems))
+        await audit_config(deps, args.operator, f"{args.level}:{args.id}", patch)
+        update = deps.config.update_guild if args.level == "guild" else deps.config.update_channel
+        await update(args.id, patch)
+    raw = await deps.client.get(key)
+    stored = (ConfigPatch.from_json(raw) if raw else ConfigPatch()).model_dump(exclude_none=True,
+                                                                              exclude={"kind", "schema_version"})
+    document: dict[str, Any] = {"stored": stored}
+    if args.level == "channel":
+        document["effective"] = jsonable_config(await deps.config.resolve(args.guild, args.id))
+    return document, json.dumps(document, indent=2)
 
 
 async def _queues(deps: AdminDeps, _: argparse.Namespace) -> tuple[Any, str]:

@@ -1,7 +1,8 @@
 // The live feed of activations (`GET /api/feed`, server-sent events), read with fetch and a stream
 // reader because EventSource cannot send the bearer header. The service ends the stream now and then:
-// a stream that was live a while is reopened at once (what happens in between is lost, so listeners
-// hear `connected` with `reconnect: true`); a failed attempt is retried after the `retry` the stream asked for.
+// a stream that was live a while is reopened at once, resuming after the last event seen (`Last-Event-ID`),
+// so nothing still in the streams is missed; listeners hear `connected` with `reconnect: true`. A failed
+// attempt is retried after the `retry` the stream asked for.
 //
 // Events dispatched on a LiveFeed:
 //   accepted, finished   detail: the event's JSON data
@@ -16,6 +17,7 @@ export class LiveFeed extends EventTarget {
   #controller = null;
   #connections = 0;
   #liveSince = null; // when the current stream opened (this browser's clock, ms)
+  #lastEventId = null; // where the last event left the streams: a reconnect resumes there
   retryMs = 2000;
   status = "stopped";
   lastError = null;
@@ -55,8 +57,9 @@ export class LiveFeed extends EventTarget {
   }
 
   async #read(signal) {
+    const resume = this.#lastEventId ? { "Last-Event-ID": this.#lastEventId } : {};
     const response = await fetch(apiUrl("feed"), {
-      headers: { ...authHeaders(), Accept: "text/event-stream" }, cache: "no-store", signal,
+      headers: { ...authHeaders(), ...resume, Accept: "text/event-stream" }, cache: "no-store", signal,
     });
     if (!response.ok) throw new ApiError(response.status, await errorDetail(response));
     this.#connections += 1;
@@ -88,6 +91,7 @@ export class LiveFeed extends EventTarget {
       const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
       if (field === "event") type = value;
       else if (field === "data") data.push(value);
+      else if (field === "id") this.#lastEventId = value;
       else if (field === "retry" && /^\d+$/.test(value)) this.retryMs = Number(value);
     }
     if (data.length === 0) return;

@@ -77,7 +77,7 @@ class BatchResult(BaseModel):
     reports: list[ReplayResult]
 
 
-@router.get("", summary="Search activation records, oldest first")
+@router.get("", summary="Search activation records, oldest first (or newest first with order=newest)")
 async def search(request: Request, _: Operator,
                  since: float | None = None, until: float | None = None,
                  guild_id: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z_-]{1,40}$")] = None,
@@ -86,9 +86,11 @@ async def search(request: Request, _: Operator,
                  = None,
                  outcome: Annotated[list[Outcome] | None, Query()] = None,
                  include_replays: bool = False,
-                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> ActivationList:
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                 order: Literal["oldest", "newest"] = "oldest") -> ActivationList:
     selection = Selection(since=since, until=until, guild_id=guild_id, channel_id=channel_id, callsystem=callsystem,
-                          outcomes=frozenset(outcome or ()), include_replays=include_replays, limit=limit)
+                          outcomes=frozenset(outcome or ()), include_replays=include_replays, limit=limit,
+                          newest_first=order == "newest")
     records = await deps(request).replayer.records.select(selection)
     return ActivationList(activations=[ActivationSummary.of(record) for record in records])
 

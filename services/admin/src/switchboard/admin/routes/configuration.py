@@ -6,18 +6,16 @@ applies to the next message. Callsystem and persona names are checked against wh
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
 from switchboard.admin.auth import Operator
+from switchboard.admin.config_changes import audit_config, config_problems, jsonable_config
 from switchboard.admin.deps import AdminDeps
 from switchboard.core import keys
 from switchboard.core.config import ConfigPatch
-from switchboard.core.errors import UnknownCallsystem
-from switchboard.core.wire import AuditEntry
 
 router = APIRouter(prefix="/config", tags=["configuration"])
 
@@ -53,14 +51,14 @@ async def get_channel(request: Request, _: Operator, channel_id: DiscordId,
     services = deps(request)
     effective = await services.config.resolve(guild_id, channel_id, parent_id)
     return ChannelView(stored=await _stored(services, keys.channel_config(channel_id)),
-                       effective=_jsonable(effective))
+                       effective=jsonable_config(effective))
 
 
 @router.patch("/guilds/{guild_id}", summary="Change a guild's settings (merged; audited)")
 async def patch_guild(request: Request, caller: Operator, guild_id: DiscordId, patch: ConfigPatch) -> LevelConfig:
     services = deps(request)
     await _check(services, patch)
-    await _audit(services, caller.name, f"guild:{guild_id}", patch)
+    await audit_config(services, caller.name, f"guild:{guild_id}", patch)
     return LevelConfig(stored=await services.config.update_guild(guild_id, patch))
 
 
@@ -68,33 +66,12 @@ async def patch_guild(request: Request, caller: Operator, guild_id: DiscordId, p
 async def patch_channel(request: Request, caller: Operator, channel_id: DiscordId, patch: ConfigPatch) -> LevelConfig:
     services = deps(request)
     await _check(services, patch)
-    await _audit(services, caller.name, f"channel:{channel_id}", patch)
+    await audit_config(services, caller.name, f"channel:{channel_id}", patch)
     return LevelConfig(stored=await services.config.update_channel(channel_id, patch))
 
 
 async def _check(services: AdminDeps, patch: ConfigPatch) -> None:
     """Refuse names that do not exist, in the shape of FastAPI's own 422 (what the OpenAPI document promises)."""
-    if patch.callsystem is not None:
-        try:
-            services.registry.resolve(patch.callsystem)
-        except UnknownCallsystem as exc:
-            raise _invalid("callsystem", str(exc)) from None
-    names = [*([patch.persona] if patch.persona else []), *(patch.group or ())]
-    missing = sorted(set(names) - set(await services.personas.names()))
-    if missing:
-        raise _invalid("persona" if patch.persona in missing else "group", f"no persona named {', '.join(missing)}")
-
-
-def _invalid(field: str, message: str) -> HTTPException:
-    return HTTPException(422, [{"loc": ["body", field], "msg": message, "type": "value_error"}])
-
-
-async def _audit(services: AdminDeps, operator: str, target: str, patch: ConfigPatch) -> None:
-    await services.replayer.audit.append(AuditEntry(
-        action="config_update", operator=operator, target=target,
-        detail=patch.model_dump_json(exclude_none=True, exclude={"kind", "schema_version"})))
-
-
-def _jsonable(config: Any) -> dict[str, Any]:
-    return {name: value.model_dump(exclude={"kind", "schema_version"}) if isinstance(value, BaseModel) else value
-            for name, value in dataclasses.asdict(config).items()}
+    if problems := await config_problems(services, patch):
+        raise HTTPException(422, [{"loc": ["body", field], "msg": message, "type": "value_error"}
+                                  for field, message in problems])

@@ -30,6 +30,7 @@ class Selection:
     outcomes: frozenset[Outcome] = frozenset()
     include_replays: bool = False
     limit: int = 100
+    newest_first: bool = False  # the most recent `limit` (else the oldest), in that order
 
     def admits(self, record: ActivationRecord) -> bool:
         activation = record.activation
@@ -65,7 +66,7 @@ class RecordStore:
         return found
 
     async def select(self, selection: Selection) -> list[ActivationRecord]:
-        """The matching records, oldest first, at most `selection.limit`."""
+        """The matching records, oldest first (or newest first), at most `selection.limit`."""
         if selection.ids:
             return [r for r in await self.get_many(selection.ids) if selection.admits(r)][:selection.limit]
         low = "-inf" if selection.since is None else repr(selection.since)
@@ -73,7 +74,10 @@ class RecordStore:
         chosen: list[ActivationRecord] = []
         offset = 0
         while len(chosen) < selection.limit:
-            ids = await self._redis.zrangebyscore(keys.RECORDS, low, high, start=offset, num=BATCH)
+            if selection.newest_first:
+                ids = await self._redis.zrevrangebyscore(keys.RECORDS, high, low, start=offset, num=BATCH)
+            else:
+                ids = await self._redis.zrangebyscore(keys.RECORDS, low, high, start=offset, num=BATCH)
             if not ids:
                 break
             offset += len(ids)

@@ -1,0 +1,38 @@
+"""Checking, auditing and showing configuration changes: shared by the admin API and the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from pydantic import BaseModel
+
+from switchboard.admin.deps import AdminDeps
+from switchboard.core.config import ConfigPatch
+from switchboard.core.errors import UnknownCallsystem
+from switchboard.core.wire import AuditEntry
+
+
+async def config_problems(services: AdminDeps, patch: ConfigPatch) -> list[tuple[str, str]]:
+    """(field, message) for each name in `patch` that does not exist (a callsystem, a persona)."""
+    problems = []
+    if patch.callsystem is not None:
+        try:
+            services.registry.resolve(patch.callsystem)
+        except UnknownCallsystem as exc:
+            problems.append(("callsystem", str(exc)))
+    names = [*([patch.persona] if patch.persona else []), *(patch.group or ())]
+    if missing := sorted(set(names) - set(await services.personas.names())):
+        problems.append(("persona" if patch.persona in missing else "group", f"no persona named {', '.join(missing)}"))
+    return problems
+
+
+async def audit_config(services: AdminDeps, operator: str, target: str, patch: ConfigPatch) -> None:
+    await services.replayer.audit.append(AuditEntry(
+        action="config_update", operator=operator, target=target,
+        detail=patch.model_dump_json(exclude_none=True, exclude={"kind", "schema_version"})))
+
+
+def jsonable_config(config: Any) -> dict[str, Any]:
+    return {name: value.model_dump(exclude={"kind", "schema_version"}) if isinstance(value, BaseModel) else value
+            for name, value in dataclasses.asdict(config).items()}
