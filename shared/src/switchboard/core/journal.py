@@ -18,9 +18,11 @@ import redis
 import redis.asyncio as aioredis
 
 from switchboard.core import keys
+from switchboard.core.keys import STREAM_FIELD, Stream
 from switchboard.core.wire import StepResult
 
 DEFAULT_RETENTION_S = 7 * 24 * 3600
+DEFAULT_MAX_DELIVERIES = 3
 
 
 def wake_message(activation_id: str, step: str) -> str:
@@ -62,9 +64,11 @@ class Journal:
 class SyncJournal:
     """Blocking access to activation journals, for Celery worker threads."""
 
-    def __init__(self, client: redis.Redis, retention_s: int = DEFAULT_RETENTION_S) -> None:
+    def __init__(self, client: redis.Redis, retention_s: int = DEFAULT_RETENTION_S,
+                 max_deliveries: int = DEFAULT_MAX_DELIVERIES) -> None:
         self._redis = client
         self._retention_s = retention_s
+        self.max_deliveries = max_deliveries  # of one step's task; past it the step is dead-lettered
 
     def count_attempt(self, activation_id: str, step: str) -> int:
         """Count one more delivery of a step's task; returns which one this is (1: the first)."""
@@ -77,6 +81,17 @@ class SyncJournal:
     def get(self, activation_id: str, step: str) -> StepResult | None:
         raw = self._redis.hget(keys.journal(activation_id), step)
         return None if raw is None else StepResult.from_json(raw)
+
+    def dead_letter(self, result: StepResult, raw_request: str, source: str, deliveries: int,
+                    reply_to: str | None = None) -> bool:
+        """Record `result` (the typed refusal of a poison step) and, when it is the first, copy the request to
+        the dead-letter stream with why; True when this call recorded it."""
+        first = self.record(result, reply_to)
+        if first:
+            self._redis.xadd(Stream.DEAD_LETTERS, {
+                STREAM_FIELD: raw_request, "source": source, "reason": result.error.message if result.error else "",
+                "activation_id": result.activation_id, "step": result.step, "deliveries": str(deliveries)})
+        return first
 
     def record(self, result: StepResult, reply_to: str | None = None) -> bool:
         """Record `result` unless the step already has one; True when this call was the first writer."""

@@ -26,10 +26,15 @@ class ServiceSettings(BaseSettings):
     # The one number Celery's hard time limit and the broker's visibility timeout derive from
     # (visibility = limit + margin), so a task is never redelivered while still running.
     task_time_limit_s: int = Field(default=120, ge=5)
+    # How much longer than the time limit a task stays invisible to other workers before kombu restores it.
+    visibility_margin_s: int = Field(default=30, ge=5)
     step_timeout_s: float = Field(default=150.0, gt=0)
+    # A step task delivered more times than this (its worker died each time) is not run again: it is
+    # journaled as `dead_lettered` and copied to the dead-letter stream (`core.steps`).
+    step_max_deliveries: int = Field(default=3, ge=1)
     # How long activation records, step journals and stream entries are kept (trimmed by age, see `retention`).
     record_retention_s: int = Field(default=7 * 24 * 3600, ge=60)
 
     @property
     def visibility_timeout_s(self) -> int:
-        return self.task_time_limit_s + 30
+        return self.task_time_limit_s + self.visibility_margin_s

@@ -5,7 +5,10 @@ task), runs it otherwise, and records the outcome (output or typed error) with f
 wake-up to the planner that waits for it. A failure becomes a recorded result, never a lost step.
 
 The result also says which delivery of the task ran it (`attempt`, counted in Redis, so a task run again
-after its worker died says 2) and in which lane it waited: a handler that takes a lane slot calls
+after its worker died says 2). A task delivered more than `journal.max_deliveries` times is poison (it
+killed its worker each time): it is not run again but journaled as the typed `DeadLettered` and copied to
+the dead-letter stream, so the activation ends with one error reply instead of killing workers forever.
+The step's result says and in which lane it waited: a handler that takes a lane slot calls
 `mark_lane`, which reaches the step being run through a context variable (one per worker thread).
 """
 
@@ -18,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from switchboard.core.errors import DeadLettered
 from switchboard.core.journal import SyncJournal
 from switchboard.core.metrics import Metrics
 from switchboard.core.wire import ErrorInfo, StepOutput, StepRequest, StepResult
@@ -50,6 +54,8 @@ def execute_step(raw: str, handler: StepHandler, journal: SyncJournal, metrics: 
         metrics.steps.labels(kind=hop, result="already_recorded").inc()
         return recorded
     attempt = journal.count_attempt(request.activation_id, request.step)
+    if attempt > journal.max_deliveries:
+        return _dead_letter(raw, request, journal, metrics, hop, attempt)
     started = time.time()
     marks = _StepMarks()
     running = _running.set(marks)
@@ -68,4 +74,16 @@ def execute_step(raw: str, handler: StepHandler, journal: SyncJournal, metrics: 
     first = journal.record(result, reply_to=request.reply_to)
     metrics.steps.labels(kind=hop, result="ok" if error is None else "error").inc()
     metrics.hop_duration.labels(hop=hop).observe(result.finished_at - started)
+    return result if first else journal.get(request.activation_id, request.step) or result
+
+
+def _dead_letter(raw: str, request: StepRequest, journal: SyncJournal, metrics: Metrics, hop: str,
+                 attempt: int) -> StepResult:
+    reason = (f"step {request.step} was delivered {attempt} times and its worker never finished it "
+              f"(limit {journal.max_deliveries})")
+    log.error("dead-lettering %s: %s", request.task_id, reason)
+    result = StepResult(activation_id=request.activation_id, step=request.step, worker=socket.gethostname(),
+                        error=ErrorInfo.of(DeadLettered(reason)), attempt=attempt, queued_at=request.queued_at)
+    first = journal.dead_letter(result, raw, f"step:{hop}", attempt, reply_to=request.reply_to)
+    metrics.steps.labels(kind=hop, result="dead_lettered").inc()
     return result if first else journal.get(request.activation_id, request.step) or result

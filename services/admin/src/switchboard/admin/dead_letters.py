@@ -1,7 +1,8 @@
 """The dead-letter stream (`sb:dlq`) as operators see it: list, inspect, replay and purge.
 
-An entry says where it came from (`source`: the activations or the replies stream), why (`reason`), and
-carries the original entry's JSON (`data`) when there was one. An activation the planners could not finish
+An entry says where it came from (`source`: the activations or the replies stream, or `step:<hop>` for a
+step whose task killed its worker N times), why (`reason`), and carries the original entry's JSON (`data`)
+when there was one. An activation the planners could not finish
 in N deliveries was answered with one error reply and has a record, so it can be replayed live once the
 fault is fixed: its reply is then posted (forced past the error notice the user already saw, and still only
 once), and the entry leaves the stream. Every replay and purge is in the audit log.
@@ -36,7 +37,8 @@ class DeadLetter(BaseModel):
 
     @property
     def replayable(self) -> bool:
-        return self.activation is not None
+        """An activation, or a poison step of one (its activation's record says how it ended)."""
+        return self.activation is not None or (self.source.startswith("step:") and self.activation_id is not None)
 
 
 class DeadLetters:
