@@ -15,6 +15,7 @@ from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
+from switchboard.core import keys
 from switchboard.devstack.stack import Stack
 from switchboard.emulator.client import EmulatorClient
 from tests.e2e.test_walking_skeleton import REPLY_TIMEOUT, wait_for_posted_reply
@@ -80,17 +81,18 @@ def test_console_follows_an_activation_and_replays_it_from_its_journal(
     browser.find_element(*row).find_element(*by_testid("activation-link")).click()
     wait(browser).until(seen.presence_of_element_located(by_testid("activation-view", loaded="true")))
     assert browser.current_url.endswith(f"#/activation/{asked['id']}")
-    check_activation_page(browser, reply)
+    check_activation_page(browser, reply, store.get(keys.posted(asked["id"])).split(","))
     check_recorded_replay(browser, reply)
     assert script_errors(browser) == []
 
 
-def check_activation_page(browser: WebDriver, reply: dict) -> None:
+def check_activation_page(browser: WebDriver, reply: dict, posted_ids: list[str]) -> None:
     assert browser.find_element(*by_testid("summary-outcome")).text == "replied"
     assert browser.find_element(*by_testid("summary-author")).text == "Bob"
     assert browser.find_element(*by_testid("reply-text")).text.strip() == reply["content"].strip()
     shown_ids = [item.text for item in browser.find_elements(*by_testid("reply-message-id"))]
-    assert shown_ids == [reply["id"]]
+    # The answer, then any continuation or attached picture: every message the gateway posted for it.
+    assert shown_ids[0] == reply["id"] and shown_ids == posted_ids
 
     hops = {row.get_attribute("data-name"): row for row in browser.find_elements(*by_testid("waterfall-row"))}
     assert {"queue", "planner", "infer:0"} <= set(hops)
