@@ -1,0 +1,45 @@
+"""The whole system as processes with the instant echo model, for fault injection; and the test scale.
+
+`SWITCHBOARD_FAULT_SCALE=full` (what `./dev reliability` sets) runs each fault test at the counts the
+reliability promise states; unset, a tenth of them (at least a few), which is what CI runs on every change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from switchboard.devstack.stack import Stack, StackConfig
+from switchboard.emulator.client import EmulatorClient
+from tests.support.backend import FAST_TAKEOVER
+
+FULL = os.environ.get("SWITCHBOARD_FAULT_SCALE") == "full"
+UNLIMITED = json.dumps({"capacity": 100_000, "per_seconds": 1})
+
+
+def scaled(full: int, minimum: int = 3) -> int:
+    """`full` under the full suite, else a tenth of it (at least `minimum`)."""
+    return full if FULL else max(minimum, full // 10)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    config = StackConfig(
+        run_dir=Path(tmp_path_factory.mktemp("faults")), chat_backend="echo",
+        services=("planner", "tools", "inference", "gateway"),
+        service_env={"gateway": {"SWITCHBOARD_USER_RATE": UNLIMITED, "SWITCHBOARD_GUILD_RATE": UNLIMITED},
+                     "planner": FAST_TAKEOVER})
+    running = Stack(config)
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def emulator(stack: Stack) -> EmulatorClient:
+    assert stack.emulator_url is not None
+    return EmulatorClient(stack.emulator_url)
