@@ -342,6 +342,9 @@ class RecordingDiscord:
         self.posts.append((channel_id, reply_to, content))
         return SimpleNamespace(id=10_000 + len(self.posts), content=content)
 
+    async def react(self, channel_id: str, message_id: str, emoji: str) -> None:
+        """An error notice's reaction (⚠️, ❌) on the message it answers."""
+
     def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"the poster called Discord's {name}")
 
@@ -450,3 +453,20 @@ async def test_the_record_index_forgets_ids_past_the_retention(redis_url: str) -
     assert await client.zrange(keys.RECORDS, 0, -1) == ["new"]  # the old one's record expires with it
     assert [r.activation.id for r in await RecordStore(client).select(Selection(since=now - 5))] == ["new"]
     await client.aclose()
+
+
+async def test_deliver_answers_an_original_that_only_got_an_error_notice(system: System, chat_api: FakeChatApi) -> None:
+    chat_api.fail_next(400, {"error": {"message": "the model is down"}})  # the caller model
+    chat_api.fail_next(400, {"error": {"message": "the model is down"}})  # and legacy's answer after it
+    failed = await system.ask("906")
+    assert failed.outcome == Outcome.MODEL_UNAVAILABLE
+    [notice] = await system.replies("906")
+    assert len((await post_all(system, [notice])).posts) == 1  # the user saw the error notice
+
+    script_tool_round(chat_api)  # the fault is fixed
+    report = await system.replayer.replay("906", mode="live", deliver=True, operator=OPERATOR)
+
+    assert report.delivery == "queued" and report.replayed is not None
+    assert (report.replayed.outcome, report.replayed.text) == (Outcome.REPLIED, ANSWER)
+    [answer] = await system.replies(report.replay_id or "")
+    assert (answer.deliver, answer.replay_of) == (True, "906")

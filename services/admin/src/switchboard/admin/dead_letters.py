@@ -4,8 +4,8 @@ An entry says where it came from (`source`: the activations or the replies strea
 step whose task killed its worker N times), why (`reason`), and carries the original entry's JSON (`data`)
 when there was one. An activation the planners could not finish
 in N deliveries was answered with one error reply and has a record, so it can be replayed live once the
-fault is fixed: its reply is then posted (forced past the error notice the user already saw, and still only
-once), and the entry leaves the stream. Every replay and purge is in the audit log.
+fault is fixed: its answer is then posted (the user saw only an error notice; still once), and the entry
+leaves the stream. Every replay and purge is in the audit log.
 """
 
 from __future__ import annotations
@@ -106,8 +106,8 @@ async def replay_dead_letter(store: DeadLetters, replayer: Replayer, dead_letter
                              operator: str) -> ReplayReport:
     """Run a dead-lettered activation again, live, posting its reply; the entry leaves the stream once it answered.
 
-    Forced past posted-once: the user saw an error notice for it, and the point is to answer them now (once:
-    posted-once still holds for the replay's own reply). Raises `DeadLetterNotFound` or `NotReplayable`.
+    The user saw only an error notice for it, so the replay's answer is posted (once: posted-once holds for
+    the replay's own reply). Raises `DeadLetterNotFound` or `NotReplayable`.
     """
     found = await store.get(dead_letter_id)
     if found is None:
@@ -115,8 +115,8 @@ async def replay_dead_letter(store: DeadLetters, replayer: Replayer, dead_letter
     if not found.replayable or found.activation_id is None:
         raise NotReplayable(f"dead letter {dead_letter_id} holds no readable activation: nothing to replay")
     await replayer.audit.append(AuditEntry(action="dead_letter_replay", operator=operator, target=dead_letter_id,
-                                           mode="live", deliver=True, force=True))
-    report = await replayer.replay(found.activation_id, operator=operator, mode="live", deliver=True, force=True)
+                                           mode="live", deliver=True))
+    report = await replayer.replay(found.activation_id, operator=operator, mode="live", deliver=True)
     if report.replayed is not None:
         await store.remove([dead_letter_id])
     return report

@@ -321,15 +321,14 @@ class ModelHost:
     # -- teardown ----------------------------------------------------------
 
     def _teardown_locked(self, after_failure: bool = False) -> None:
-        # After a failed start nothing is in flight, and waiting would add
-        # Serve's 20 s graceful-shutdown timeout for a replica still pending
-        # allocation: so skip serve.shutdown (ray.shutdown of a cluster we
-        # started ends Serve too) and let the apps' deletion finish on its own.
+        # A cluster we started goes with ray.shutdown, Serve and replicas included. serve.shutdown first
+        # would wait out each replica's graceful-shutdown timeout (20 s), which buys nothing: by now the
+        # Celery worker has finished every request in flight (warm shutdown), so the replicas are idle.
+        # On a joined cluster only our apps go; after a failed start, without waiting for a replica still
+        # pending allocation.
         self._handles = {}
         self._started = False
-        if self._started_cluster and not after_failure:
-            _quietly("serve.shutdown", serve.shutdown)
-        elif self._deployed and not self._started_cluster:
+        if self._deployed and not self._started_cluster:
             for app_name in self._app_names.values():
                 _quietly(f"serve.delete({app_name!r})", serve.delete, app_name, _blocking=not after_failure)
         if self._connected_ray:

@@ -16,7 +16,7 @@ from switchboard.core.config import ConfigStore
 from switchboard.core.errors import UnknownCallsystem
 from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import Callsystem, CallsystemRegistry
-from switchboard.core.wire import UNRESOLVED, ActivationRecord, AuditEntry, ErrorInfo
+from switchboard.core.wire import UNRESOLVED, ActivationRecord, AuditEntry, ErrorInfo, Outcome
 from switchboard.planner.context import ContextServices
 from switchboard.planner.replay.audit import AuditLog
 from switchboard.planner.replay.live import replay_activation, run_live
@@ -98,10 +98,13 @@ class Replayer:
         return config.callsystem or self._deps.default_callsystem
 
     async def _delivery(self, record: ActivationRecord, deliver: bool, force: bool) -> str:
-        """Whether the replay's reply goes out: only if asked, and once the original's was posted only if forced."""
+        """Whether the replay's reply goes out: only if asked, and once the original's answer was posted only if
+        forced. An original that failed was posted as an error notice, not an answer: replaying it after the
+        fault (an outage, a bad version) is how its user gets one, so that needs no force."""
         if not deliver:
             return OFF
-        if not force and await self._deps.client.exists(keys.posted(record.activation.id)):
+        answered = record.outcome in (Outcome.REPLIED, Outcome.SILENT)
+        if not force and answered and await self._deps.client.exists(keys.posted(record.activation.id)):
             return ALREADY_POSTED
         return QUEUED
 
