@@ -52,6 +52,10 @@ class ServiceProcess:
         except subprocess.TimeoutExpired:
             self.kill()
 
+    def returncode_was_own(self) -> bool:
+        """Whether the process ended by itself (any exit status), not by a signal such as `kill`'s SIGKILL."""
+        return self._process is not None and self._process.returncode is not None and self._process.returncode >= 0
+
     def tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
