@@ -119,12 +119,6 @@ def test_credentials_appear_in_no_span(finished_stack: tuple[Stack, dict], otlp:
     assert otlp.contains(SECRETS[secret]) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core.logs.setup_logging sets the service's level on the root logger, so with SWITCHBOARD_LOG_LEVEL=DEBUG "
-    "discord.py's own DEBUG logging runs in the gateway: every gateway event (discord.gateway 'WebSocket Event: "
-    "{...}', with the message content) and every REST request and response body (discord.http 'POST ... with "
-    "{\"content\": ...}', the reply text) is logged. Keep the discord.* loggers at INFO or above whatever the "
-    "service level (or filter message content out of their records)."))
 def test_the_message_text_appears_in_no_log_line(finished_stack: tuple[Stack, dict]) -> None:
     leaks = leaks_in_logs(finished_stack[0], CANARY)
     assert not leaks, "\n".join(leaks)

@@ -228,11 +228,6 @@ def test_every_private_target_is_blocked_and_the_canary_gets_no_hit(
     assert {codes[url] for url in unresolvable} <= {ToolError.code, BlockedAddress.code}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "web_fetch's is_public unwraps only IPv4-mapped IPv6 (::ffff:0:0/96); IPv6 forms that embed an IPv4 "
-    "address count as public: NAT64 64:ff9b::/96 (64:ff9b::a9fe:a9fe is 169.254.169.254 behind a NAT64 gateway, "
-    "as in IPv6-only clusters), 6to4 2002::/16 (2002:7f00:1::1 embeds 127.0.0.1) and IPv4-compatible ::/96 "
-    "(::7f00:1). web_fetch would connect to them; vet the embedded IPv4 address (or refuse these ranges)."))
 @pytest.mark.parametrize("address", ["64:ff9b::a9fe:a9fe", "64:ff9b::a00:5", "2002:7f00:1::1", "2002:a9fe:a9fe::",
                                      "::7f00:1", "::a9fe:a9fe"])
 def test_ipv6_forms_that_embed_a_private_ipv4_address_are_not_public(address: str) -> None:

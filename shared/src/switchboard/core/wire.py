@@ -20,7 +20,8 @@ SCHEMA_VERSION = 1
 class WireModel(BaseModel):
     """Base of every wire model: frozen, JSON in and out, typed error on bad input."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # NaN and infinities are refused: JSON cannot say them, so a stored record holding one could not be read.
+    model_config = ConfigDict(frozen=True, extra="ignore", allow_inf_nan=False)
 
     schema_version: int = SCHEMA_VERSION
 

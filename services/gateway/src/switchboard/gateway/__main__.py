@@ -64,7 +64,8 @@ def build_bot(settings: GatewaySettings, client: aioredis.Redis, metrics: Metric
             commands=CommandServices(client, config, PersonaStore(client), history),
             work_commands=WorkServices(client, queue, limiter, config, settings.operator_role_ids), metrics=metrics,
             sleep=ChannelSleep(client),
-            queue_notice_over=settings.queue_notice_over, typing_grace_s=settings.stream_grace_s)
+            queue_notice_over=settings.queue_notice_over, typing_grace_s=settings.stream_grace_s,
+            outage_retry_s=settings.outage_retry_s)
 
     budget = RestBudget(client, metrics, settings.discord_rest_rate)
     return GatewayBot(build_deps, IdentifyGate(client), command_guild_id=settings.command_guild_id,

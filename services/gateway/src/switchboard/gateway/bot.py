@@ -23,7 +23,7 @@ from switchboard.core.config import ChannelConfig, ConfigStore, DoubleTexting
 from switchboard.core.history import ChannelHistory
 from switchboard.core.keys import Stream
 from switchboard.core.metrics import Metrics
-from switchboard.core.resilience import keep_running
+from switchboard.core.resilience import TRANSIENT, keep_running
 from switchboard.core.tracing import inject_context, tracer
 from switchboard.core.wire import Activation, AttachmentRef, HistoryMessage, Trigger
 from switchboard.gateway.attachments import AttachmentIntake, skipped_notice
@@ -58,6 +58,7 @@ class GatewayDeps:
     sleep: ChannelSleep
     queue_notice_over: int = 20  # show the queue position when more activations than this wait
     typing_grace_s: float = 0.0  # answers faster than this get no typing indicator
+    outage_retry_s: float = 120.0  # how long a message waits out a Redis outage before it is given up
 
 
 def intents() -> discord.Intents:
@@ -117,10 +118,32 @@ class GatewayBot(discord.AutoShardedClient):
     async def on_message(self, message: discord.Message) -> None:
         # Decisions hold the channel's order; courtesies (typing, queue position) do not.
         async with self._order.hold(str(message.channel.id)):
-            enqueued = await self._decide(message)
+            enqueued = await self._decide_through_outages(message)
         if enqueued:
             await self._show_queue_position(message)
             await self._show_typing(str(message.channel.id), str(message.id))
+
+    async def _decide_through_outages(self, message: discord.Message) -> bool:
+        """`_decide`, tried again through a Redis outage (backoff up to 5 s) for `outage_retry_s`.
+
+        Discord delivers a message once; dropping it because Redis restarted would lose it for good. Trying
+        again is safe: enqueueing is once-only (`SET NX` on the activation id) and the history reads each
+        message once. The channel's order is held meanwhile, so its later messages queue behind this one.
+        """
+        deadline = time.monotonic() + self.deps.outage_retry_s
+        backoff = 0.1
+        while True:
+            try:
+                return await self._decide(message)
+            except TRANSIENT as exc:
+                if time.monotonic() + backoff > deadline:
+                    log.error("message %s given up after %.0f s of Redis outage: %s", message.id,
+                              self.deps.outage_retry_s, exc)
+                    self.deps.metrics.gateway_messages.labels(decision="lost_to_outage").inc()
+                    return False
+                log.warning("deciding message %s waits for Redis (%s); again in %.1f s", message.id, exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
 
     async def _decide(self, message: discord.Message) -> bool:
         """Record the message and enqueue an activation if the rules say so; True when enqueued."""

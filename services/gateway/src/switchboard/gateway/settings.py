@@ -41,6 +41,8 @@ class GatewaySettings(ServiceSettings):
     claim_idle_ms: int = Field(default=30_000, ge=100)
     claim_interval_s: float = Field(default=5.0, gt=0)
     posted_retention_s: int = Field(default=7 * 24 * 3600, ge=60)
+    # A message that arrives while Redis is unreachable is decided again for this long before it is given up.
+    outage_retry_s: float = Field(default=120.0, ge=0)
     # Discord allows 50 REST requests/s per bot; every replica takes from one budget in Redis.
     discord_rest_rate: RateLimit = DISCORD_GLOBAL_RATE
     # Activation rate limits where no guild or channel config sets them (JSON in the environment).
