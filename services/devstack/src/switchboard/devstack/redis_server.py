@@ -50,6 +50,12 @@ class RedisServer:
                     raise RuntimeError(f"redis-server did not start on port {self.port}") from None
                 time.sleep(0.05)
 
+    def kill(self) -> None:
+        """SIGKILL: no shutdown save, no final fsync (fault tests); `start` brings it back from its files."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
     def stop(self, timeout: float = 10.0) -> None:
         if self._process is None or self._process.poll() is not None:
             return
