@@ -19,6 +19,13 @@ from tests.support.backend import FAST_TAKEOVER
 
 FULL = os.environ.get("SWITCHBOARD_FAULT_SCALE") == "full"
 UNLIMITED = json.dumps({"capacity": 100_000, "per_seconds": 1})
+# Short limits, so a task lost with its worker comes back in seconds (visibility = limit + margin = 15 s).
+LIMITS = {"SWITCHBOARD_TASK_TIME_LIMIT_S": "10", "SWITCHBOARD_VISIBILITY_MARGIN_S": "5",
+          "SWITCHBOARD_STEP_TIMEOUT_S": "60"}
+VISIBILITY_S = 15
+# The inference service keeps each model call's own timeout under the task's time limit.
+INFERENCE_LIMITS = {f"SWITCHBOARD_{role}_TIMEOUT_S": "4" for role in ("CHAT", "VISION", "EMBED", "IMAGE")}
+GRACE_S = 60 + 30  # the chart's terminationGracePeriodSeconds for these limits: the longer of the two, + 30 s
 
 
 def scaled(full: int, minimum: int = 3) -> int:
@@ -29,10 +36,10 @@ def scaled(full: int, minimum: int = 3) -> int:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     config = StackConfig(
-        run_dir=Path(tmp_path_factory.mktemp("faults")), chat_backend="echo",
+        run_dir=Path(tmp_path_factory.mktemp("faults")), chat_backend="echo", env=LIMITS,
         services=("planner", "tools", "inference", "gateway"),
         service_env={"gateway": {"SWITCHBOARD_USER_RATE": UNLIMITED, "SWITCHBOARD_GUILD_RATE": UNLIMITED},
-                     "planner": FAST_TAKEOVER})
+                     "planner": FAST_TAKEOVER, "inference": INFERENCE_LIMITS})
     running = Stack(config)
     running.start()
     yield running

@@ -14,15 +14,12 @@ import time
 import redis
 
 from switchboard.core import keys
-from switchboard.core.settings import ServiceSettings
 from switchboard.devstack.stack import Stack
 from switchboard.emulator.client import EmulatorClient
 from tests.conftest import wait_until
-from tests.faults.conftest import scaled
+from tests.faults.conftest import GRACE_S, scaled
 from tests.support.ledger import Ledger
 
-SETTINGS = ServiceSettings()
-GRACE_S = max(SETTINGS.task_time_limit_s, SETTINGS.step_timeout_s) + 30
 BURST = scaled(100, minimum=10)
 ORDER = ("tools", "inference", "planner", "gateway")
 
