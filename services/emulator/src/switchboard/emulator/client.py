@@ -102,6 +102,10 @@ class EmulatorClient:
         """Messages oldest first, with ``edits`` and ``request``; ``author`` may be ``"bot"``."""
         return self._request("GET", "/messages", query={"channel_id": channel_id, "author": author})["messages"]
 
+    def redeliver(self, message_id: int | str) -> dict[str, Any]:
+        """Dispatch a user message's MESSAGE_CREATE to the bot again (Discord's delivery is at least once)."""
+        return self._request("POST", f"/messages/{message_id}/redeliver")
+
     def message(self, message_id: int | str) -> dict[str, Any]:
         return self._request("GET", f"/messages/{message_id}")
 

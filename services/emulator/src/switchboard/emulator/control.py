@@ -84,6 +84,7 @@ class ControlApi:
             ("POST", "/messages", self.inject_message),
             ("GET", "/messages", self.list_messages),
             ("GET", r"/messages/{message_id:\d+}", self.get_message),
+            ("POST", r"/messages/{message_id:\d+}/redeliver", self.redeliver),
             ("GET", "/events", self.events),
             ("GET", "/state", self.state),
             ("POST", "/channels", self.create_channel),
@@ -133,6 +134,9 @@ class ControlApi:
             channel_id=query.get("channel_id") or None, author=query.get("author") or None
         )
         return json_response({"messages": messages})
+
+    async def redeliver(self, request: web.Request) -> web.Response:
+        return json_response(self._emulator.redeliver(int(request.match_info["message_id"])))
 
     async def get_message(self, request: web.Request) -> web.Response:
         return json_response(self._emulator.message(int(request.match_info["message_id"])))

@@ -72,6 +72,15 @@ class Operations:
         self._dispatch_message("MESSAGE_CREATE", message)
         return message
 
+    def redeliver(self, message_id: int) -> StoredMessage:
+        """Dispatch a stored user message's MESSAGE_CREATE again, as Discord may: gateway delivery is at least
+        once (a RESUME replays what the client may have missed, and a new session can see it again)."""
+        message = self.world.messages.find(message_id)
+        if message is None:
+            raise errors.unknown_message()
+        self._dispatch_message("MESSAGE_CREATE", message)
+        return message
+
     # -- the bot -------------------------------------------------------------------
 
     def bot_create_message(self, draft: MessageDraft) -> tuple[StoredMessage, bool]:

@@ -163,6 +163,10 @@ class Emulator:
         )
         return message.view()
 
+    def redeliver(self, message_id: int) -> dict[str, Any]:
+        """Dispatch a message's MESSAGE_CREATE again (see ``Operations.redeliver``); returns the message view."""
+        return self.operations.redeliver(message_id).view()
+
     def messages(self, channel_id: int | str | None = None, author: int | str | None = None) -> list[dict[str, Any]]:
         """Message views oldest first; ``author`` may be ``"bot"``, an id or a username."""
         return [m.view() for m in self.world.find_messages(channel_id, author)]
