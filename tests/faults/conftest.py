@@ -20,12 +20,12 @@ from tests.support.backend import FAST_TAKEOVER
 FULL = os.environ.get("SWITCHBOARD_FAULT_SCALE") == "full"
 UNLIMITED = json.dumps({"capacity": 100_000, "per_seconds": 1})
 # Short limits, so a task lost with its worker comes back in seconds (visibility = limit + margin = 15 s).
+STEP_TIMEOUT_S = 60
 LIMITS = {"SWITCHBOARD_TASK_TIME_LIMIT_S": "10", "SWITCHBOARD_VISIBILITY_MARGIN_S": "5",
-          "SWITCHBOARD_STEP_TIMEOUT_S": "60"}
-VISIBILITY_S = 15
+          "SWITCHBOARD_STEP_TIMEOUT_S": str(STEP_TIMEOUT_S)}
 # The inference service keeps each model call's own timeout under the task's time limit.
 INFERENCE_LIMITS = {f"SWITCHBOARD_{role}_TIMEOUT_S": "4" for role in ("CHAT", "VISION", "EMBED", "IMAGE")}
-GRACE_S = 60 + 30  # the chart's terminationGracePeriodSeconds for these limits: the longer of the two, + 30 s
+GRACE_S = STEP_TIMEOUT_S + 30  # the chart's terminationGracePeriodSeconds: the longer of limit and timeout, + 30 s
 
 
 def scaled(full: int, minimum: int = 3) -> int:

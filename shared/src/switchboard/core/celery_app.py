@@ -31,6 +31,9 @@ def make_celery(settings: ServiceSettings, name: str) -> Celery:
             "visibility_timeout": settings.visibility_timeout_s,
             "unacked_restore_interval": 1,
             "unacked_restore_throttle": 1,
+            # The restore runs under a Redis lock; a worker killed while holding it would stall every restore
+            # for kombu's default 300 s. The journal makes a message restored twice harmless.
+            "unacked_mutex_expire": 10,
         },
         broker_connection_retry_on_startup=True,
         task_queues=[KombuQueue(Queue.TOOLS.value), KombuQueue(Queue.INFERENCE.value)],
