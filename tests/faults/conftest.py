@@ -33,14 +33,19 @@ def scaled(full: int, minimum: int = 3) -> int:
     return full if FULL else max(minimum, full // 10)
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    config = StackConfig(
-        run_dir=Path(tmp_path_factory.mktemp("faults")), chat_backend="echo", env=LIMITS,
+def fault_stack(run_dir: Path, redis_url: str | None = None, short_limits: bool = True) -> StackConfig:
+    """Every service but admin, the echo model, no rate limits, fast planner takeover; with `short_limits`, the
+    task limits above (a stack on a Redis of its own keeps the defaults)."""
+    return StackConfig(
+        run_dir=run_dir, chat_backend="echo", redis_url=redis_url, env=LIMITS if short_limits else {},
         services=("planner", "tools", "inference", "gateway"),
         service_env={"gateway": {"SWITCHBOARD_USER_RATE": UNLIMITED, "SWITCHBOARD_GUILD_RATE": UNLIMITED},
-                     "planner": FAST_TAKEOVER, "inference": INFERENCE_LIMITS})
-    running = Stack(config)
+                     "planner": FAST_TAKEOVER, **({"inference": INFERENCE_LIMITS} if short_limits else {})})
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = Stack(fault_stack(Path(tmp_path_factory.mktemp("faults"))))
     running.start()
     yield running
     running.stop()

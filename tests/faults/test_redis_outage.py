@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 
 from switchboard.devstack.redis_server import RedisServer
-from switchboard.devstack.stack import Stack, StackConfig
+from switchboard.devstack.stack import Stack
 from switchboard.emulator.client import EmulatorClient
-from tests.faults.conftest import UNLIMITED, scaled
-from tests.support.backend import FAST_TAKEOVER
+from tests.faults.conftest import fault_stack, scaled
 from tests.support.ledger import Ledger
 from tests.support.tcp_proxy import TcpProxy
 
@@ -31,11 +30,7 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, T
     server = RedisServer(run_dir / "redis")
     server.start()
     proxy = TcpProxy(server.port)
-    stack = Stack(StackConfig(
-        run_dir=run_dir, chat_backend="echo", redis_url=f"redis://127.0.0.1:{proxy.port}/0",
-        services=("planner", "tools", "inference", "gateway"),
-        service_env={"gateway": {"SWITCHBOARD_USER_RATE": UNLIMITED, "SWITCHBOARD_GUILD_RATE": UNLIMITED},
-                     "planner": FAST_TAKEOVER}))
+    stack = Stack(fault_stack(run_dir, f"redis://127.0.0.1:{proxy.port}/0", short_limits=False))
     try:
         stack.start()
         yield stack, proxy

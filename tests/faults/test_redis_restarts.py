@@ -12,10 +12,9 @@ import time
 from pathlib import Path
 
 from switchboard.devstack.redis_server import RedisServer
-from switchboard.devstack.stack import Stack, StackConfig
+from switchboard.devstack.stack import Stack
 from switchboard.emulator.client import EmulatorClient
-from tests.faults.conftest import UNLIMITED, scaled
-from tests.support.backend import FAST_TAKEOVER
+from tests.faults.conftest import fault_stack, scaled
 from tests.support.ledger import Ledger, Settled
 
 ACTIVATIONS = scaled(500, minimum=40)
@@ -26,11 +25,7 @@ DOWN_S = 1.0
 class Restarted:
     def __init__(self, run_dir: Path, durable: bool) -> None:
         self.redis = RedisServer(run_dir / "redis", durable=durable)
-        self.stack = Stack(StackConfig(
-            run_dir=run_dir, chat_backend="echo", redis_url=self.redis.url,
-            services=("planner", "tools", "inference", "gateway"),
-            service_env={"gateway": {"SWITCHBOARD_USER_RATE": UNLIMITED, "SWITCHBOARD_GUILD_RATE": UNLIMITED},
-                         "planner": FAST_TAKEOVER}))
+        self.stack = Stack(fault_stack(run_dir, self.redis.url, short_limits=False))
 
     def __enter__(self) -> Restarted:
         self.redis.start()

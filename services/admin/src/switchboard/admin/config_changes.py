@@ -27,10 +27,14 @@ async def config_problems(services: AdminDeps, patch: ConfigPatch) -> list[tuple
     return problems
 
 
-async def audit_config(services: AdminDeps, operator: str, target: str, patch: ConfigPatch) -> None:
+async def apply_config(services: AdminDeps, operator: str, level: str, level_id: str,
+                       patch: ConfigPatch) -> ConfigPatch:
+    """Audit, then merge a checked `patch` into a guild's or channel's stored settings; returns what is stored."""
     await services.replayer.audit.append(AuditEntry(
-        action="config_update", operator=operator, target=target,
+        action="config_update", operator=operator, target=f"{level}:{level_id}",
         detail=patch.model_dump_json(exclude_none=True, exclude={"kind", "schema_version"})))
+    update = services.config.update_guild if level == "guild" else services.config.update_channel
+    return await update(level_id, patch)
 
 
 def jsonable_config(config: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+from fastapi import Request
 
 from switchboard.admin.dead_letters import DeadLetters
 from switchboard.admin.settings import AdminSettings
@@ -42,3 +43,8 @@ class AdminDeps:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+def of(request: Request) -> AdminDeps:
+    """The dependencies of the app serving `request` (`app.build_app` puts them there)."""
+    return request.app.state.deps

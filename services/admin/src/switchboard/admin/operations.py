@@ -58,8 +58,8 @@ async def queues(client: aioredis.Redis) -> Queues:
 
 async def lanes(client: aioredis.Redis) -> list[Lane]:
     """Every lane with slots or waiters now, and every role lane the inference service published."""
-    stats = {LaneStats.from_json(raw).lane: (role, LaneStats.from_json(raw))
-             for role, raw in (await client.hgetall(keys.LANES)).items()}
+    published = {role: LaneStats.from_json(raw) for role, raw in (await client.hgetall(keys.LANES)).items()}
+    stats = {lane_stats.lane: (role, lane_stats) for role, lane_stats in published.items()}
     names = set(stats)
     for key_of in (keys.lane_slots, keys.lane_waiters):
         prefix = key_of("")

@@ -29,7 +29,7 @@ from switchboard.admin import operations
 from switchboard.admin.cli.render import report_text
 from switchboard.admin.cli.replay_command import default_operator
 from switchboard.admin.cli.when import point_in_time
-from switchboard.admin.config_changes import audit_config, config_problems, jsonable_config
+from switchboard.admin.config_changes import apply_config, config_problems, jsonable_config
 from switchboard.admin.dead_letters import DeadLetterNotFound, NotReplayable, replay_dead_letter
 from switchboard.admin.deps import AdminDeps
 from switchboard.admin.settings import AdminSettings
@@ -171,9 +171,7 @@ async def _config(deps: AdminDeps, args: argparse.Namespace) -> tuple[Any, str]:
         problems = await config_problems(deps, patch)
         if problems:
             raise LookupError("; ".join(message for _, message in problems))
-        await audit_config(deps, args.operator, f"{args.level}:{args.id}", patch)
-        update = deps.config.update_guild if args.level == "guild" else deps.config.update_channel
-        await update(args.id, patch)
+        await apply_config(deps, args.operator, args.level, args.id, patch)
     raw = await deps.client.get(key)
     stored = (ConfigPatch.from_json(raw) if raw else ConfigPatch()).model_dump(exclude_none=True,
                                                                               exclude={"kind", "schema_version"})

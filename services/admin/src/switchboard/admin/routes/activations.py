@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from switchboard.admin.auth import Operator
-from switchboard.admin.deps import AdminDeps
+from switchboard.admin.deps import of as deps
 from switchboard.admin.views import ActivationDetail, ActivationSummary, detail
 from switchboard.core import keys
 from switchboard.core.wire import Outcome
@@ -20,10 +21,6 @@ ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
 ActivationId = Annotated[str, Field(pattern=ID_PATTERN)]
 ActivationPath = Annotated[str, Path(pattern=ID_PATTERN)]
 CallsystemKey = Annotated[str, Field(pattern=r"^[a-z0-9_.-]{1,100}(@[A-Za-z0-9_.+-]{1,40})?$")]
-
-
-def deps(request: Request) -> AdminDeps:
-    return request.app.state.deps
 
 
 class ActivationList(BaseModel):
@@ -118,7 +115,7 @@ async def replay_batch(request: Request, caller: Operator, batch: BatchReplay) -
     services = deps(request)
     selection = batch.selection.selection()
     limit = min(selection.limit, services.settings.replay_batch_limit)
-    records = await services.replayer.records.select(Selection(**{**selection.__dict__, "limit": limit}))
+    records = await services.replayer.records.select(dataclasses.replace(selection, limit=limit))
     reports = await services.replayer.replay_many(
         [record.activation.id for record in records], operator=caller.name,
         concurrency=batch.concurrency or services.settings.replay_concurrency,

@@ -12,8 +12,9 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
 from switchboard.admin.auth import Operator
-from switchboard.admin.config_changes import audit_config, config_problems, jsonable_config
+from switchboard.admin.config_changes import apply_config, config_problems, jsonable_config
 from switchboard.admin.deps import AdminDeps
+from switchboard.admin.deps import of as deps
 from switchboard.core import keys
 from switchboard.core.config import ConfigPatch
 
@@ -28,10 +29,6 @@ class LevelConfig(BaseModel):
 
 class ChannelView(LevelConfig):
     effective: dict[str, Any]  # in force for the channel: defaults, then guild, parent channel, channel
-
-
-def deps(request: Request) -> AdminDeps:
-    return request.app.state.deps
 
 
 async def _stored(services: AdminDeps, key: str) -> ConfigPatch:
@@ -56,18 +53,17 @@ async def get_channel(request: Request, _: Operator, channel_id: DiscordId,
 
 @router.patch("/guilds/{guild_id}", summary="Change a guild's settings (merged; audited)")
 async def patch_guild(request: Request, caller: Operator, guild_id: DiscordId, patch: ConfigPatch) -> LevelConfig:
-    services = deps(request)
-    await _check(services, patch)
-    await audit_config(services, caller.name, f"guild:{guild_id}", patch)
-    return LevelConfig(stored=await services.config.update_guild(guild_id, patch))
+    return await _patched(deps(request), caller.name, "guild", guild_id, patch)
 
 
 @router.patch("/channels/{channel_id}", summary="Change a channel's settings (merged; audited)")
 async def patch_channel(request: Request, caller: Operator, channel_id: DiscordId, patch: ConfigPatch) -> LevelConfig:
-    services = deps(request)
+    return await _patched(deps(request), caller.name, "channel", channel_id, patch)
+
+
+async def _patched(services: AdminDeps, operator: str, level: str, level_id: str, patch: ConfigPatch) -> LevelConfig:
     await _check(services, patch)
-    await audit_config(services, caller.name, f"channel:{channel_id}", patch)
-    return LevelConfig(stored=await services.config.update_channel(channel_id, patch))
+    return LevelConfig(stored=await apply_config(services, operator, level, level_id, patch))
 
 
 async def _check(services: AdminDeps, patch: ConfigPatch) -> None:

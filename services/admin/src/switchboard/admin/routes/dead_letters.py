@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from switchboard.admin.auth import Operator
 from switchboard.admin.dead_letters import DeadLetter, DeadLetterNotFound, NotReplayable, replay_dead_letter
-from switchboard.admin.deps import AdminDeps
+from switchboard.admin.deps import of as deps
 from switchboard.admin.routes.activations import ReplayResult
 from switchboard.core.wire import AuditEntry
 
@@ -25,10 +25,6 @@ class DeadLetterList(BaseModel):
 
 class Purged(BaseModel):
     purged: int
-
-
-def deps(request: Request) -> AdminDeps:
-    return request.app.state.deps
 
 
 @router.get("", summary="Dead letters, newest first")

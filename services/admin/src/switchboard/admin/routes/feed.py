@@ -24,6 +24,7 @@ from fastapi.responses import StreamingResponse
 
 from switchboard.admin.auth import Operator
 from switchboard.admin.deps import AdminDeps
+from switchboard.admin.deps import of as deps
 from switchboard.core.errors import InvalidPayload
 from switchboard.core.keys import STREAM_FIELD, Stream
 from switchboard.core.wire import Activation, Reply
@@ -40,7 +41,7 @@ POSITION = re.compile(r"^[0-9]{1,15}-[0-9]{1,18}$")
             responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}})
 async def feed(request: Request, _: Operator, max_s: Annotated[float, Query(gt=0, le=3600)] = 600,
                last_event_id: Annotated[str | None, Header(max_length=80)] = None) -> StreamingResponse:
-    services: AdminDeps = request.app.state.deps
+    services = deps(request)
     cursors = _resumed(last_event_id) or await _ends(services)
     return StreamingResponse(_events(request, services, cursors, max_s), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from switchboard.admin import operations
 from switchboard.admin.auth import Operator
-from switchboard.admin.deps import AdminDeps
+from switchboard.admin.deps import of as deps
 from switchboard.core.wire import AuditEntry
 
 router = APIRouter(tags=["system"])
@@ -30,10 +30,6 @@ class PersonaList(BaseModel):
 
 class AuditList(BaseModel):
     entries: list[AuditEntry]
-
-
-def deps(request: Request) -> AdminDeps:
-    return request.app.state.deps
 
 
 @router.get("/queues", summary="Depths and ages of the activation and reply streams and the Celery queues")
