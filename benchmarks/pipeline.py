@@ -6,26 +6,30 @@ is injected into the emulator until the bot's final reply text is recorded there
 same run: the Redis round-trip floor (asyncio PING) and the number of Redis commands one activation
 costs (from Redis's own command counter, idle background polling subtracted).
 
-    ./dev bench                       # rates 10, 50, 200 /s
-    ./dev bench --rates 20 --seconds 5
+    ./dev bench pipeline                       # rates 10, 50, 200 /s
+    ./dev bench pipeline --rates 20 --seconds 5
+    ./dev bench pipeline --tracing             # every service exports every span (sampled 100 %)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import redis
 import redis.asyncio as aioredis
-from common import machine, now_iso, percentile, write_report
+from common import Figure, figures_of, machine, now_iso, percentile, print_figures, write_report
 
+from switchboard.devstack.otlp_receiver import OtlpReceiver
 from switchboard.devstack.stack import Stack, StackConfig
 from switchboard.emulator.client import EmulatorClient
 
@@ -55,6 +59,7 @@ class ReplyClock:
         self._emulator = emulator
         self._reply_of: dict[str, str] = {}  # bot message id → triggering message id
         self.finished: dict[str, float] = {}  # triggering message id → wall time of the final text
+        self.replies: dict[str, int] = {}  # triggering message id → bot messages posted in reply
         self._stop = threading.Event()
         self._cursor = emulator.cursor()
         self._thread = threading.Thread(target=self._follow, daemon=True)
@@ -76,6 +81,7 @@ class ReplyClock:
     def _note(self, event: dict) -> None:
         if event["type"] == "message_create" and event.get("reply_to"):
             self._reply_of[event["message_id"]] = event["reply_to"]
+            self.replies[event["reply_to"]] = self.replies.get(event["reply_to"], 0) + 1
         if event["type"] not in ("message_create", "message_edit"):
             return
         trigger = self._reply_of.get(event["message_id"])
@@ -120,6 +126,7 @@ def run_rate(emulator: EmulatorClient, store: redis.Redis, rate: float, seconds:
     done = [clock.finished[m] for m in sent if m in clock.finished]
     return {
         "offered_rate": rate, "channels": len(channels), "offered": count, "replied": len(latencies),
+        "duplicated": sum(1 for m in sent if clock.replies.get(m, 0) > 1),
         "p50_s": percentile(latencies, 0.5) if latencies else None,
         "p99_s": percentile(latencies, 0.99) if latencies else None,
         "max_s": max(latencies) if latencies else None,
@@ -136,27 +143,87 @@ def idle_command_rate(store: redis.Redis, seconds: float = 3.0) -> float:
     return (commands_processed(store) - before) / seconds
 
 
+UNLIMITED = json.dumps({"capacity": 1_000_000, "per_seconds": 1})
+# Measure the pipeline, not Discord's limits or the activation limiter (both opened wide).
+OPEN_LIMITS = {"SWITCHBOARD_USER_RATE": UNLIMITED, "SWITCHBOARD_GUILD_RATE": UNLIMITED,
+               "SWITCHBOARD_DISCORD_REST_RATE": UNLIMITED}
+P99_GOAL_S = 0.050  # at 50 activations/s
+FLOOR_MULTIPLE_GOAL = 10
+
+
+@contextlib.contextmanager
+def echo_stack(tracing: bool = False) -> Iterator[tuple[Stack, OtlpReceiver | None]]:
+    """The whole system with the instant echo model, started and stopped around the block. With `tracing`,
+    every service exports every span (sampled 100 %) to an OTLP receiver in this process."""
+    receiver = OtlpReceiver() if tracing else None
+    env = {}
+    if receiver is not None:
+        receiver.start()
+        env = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_TRACES_SAMPLER": "always_on"}
+    with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as run_dir:
+        stack = Stack(StackConfig(run_dir=Path(run_dir), chat_backend="echo", emulator_args=("--no-rate-limits",),
+                                  env=env, service_env={"gateway": OPEN_LIMITS}))
+        try:
+            stack.start()
+            yield stack, receiver
+        finally:
+            stack.stop()
+            if receiver is not None:
+                receiver.stop()
+
+
+def run(quick: bool = False, rates: list[float] | None = None, seconds: float | None = None,
+        tracing: bool = False, drain: float = 60.0, channels: int = 32) -> dict:
+    """Figure 1: the whole pipeline at fixed offered rates, beside the Redis floor."""
+    rates = rates or [10.0, 50.0, 200.0]
+    with echo_stack(tracing) as (stack, receiver):
+        report = measure(stack, rates, seconds or (3.0 if quick else 6.0), drain, channels)
+        report["tracing"] = tracing
+        if receiver is not None:
+            report["spans_received"] = len(receiver.spans)
+    report["figures"] = [f.as_dict() for f in pipeline_figures(report)]
+    return report
+
+
+def pipeline_figures(report: dict) -> list[Figure]:
+    floor_s = report["redis_rtt"]["p50"]
+    conditions = f"echo model, {report['machine']['cpus']} CPUs, {report['rates'][0]['channels']} channels"
+    figures = []
+    for r in report["rates"]:
+        rate = f"{r['offered_rate']:g}/s"
+        floor_ms = floor_s * r["redis_commands_per_activation"] * 1000
+        p50_ms = r["p50_s"] * 1000 if r["p50_s"] is not None else None
+        saturated = r["achieved_rate"] is not None and r["achieved_rate"] < 0.9 * r["offered_rate"]
+        lossless = r["replied"] == r["offered"] and not r["duplicated"]
+        figures.append(Figure(
+            "1 pipeline overhead", f"p50 at {rate}", p50_ms, "ms", floor_ms, "Redis RTT × cmds",
+            goal="" if saturated else f"≤ {FLOOR_MULTIPLE_GOAL}× floor",
+            met=None if saturated or p50_ms is None else lossless and p50_ms <= FLOOR_MULTIPLE_GOAL * floor_ms,
+            conditions=f"{conditions}; {r['replied']}/{r['offered']} replied, {r['duplicated']} duplicated"
+                       + (f"; saturated at {r['achieved_rate']:.0f}/s" if saturated else "")))
+        if r["offered_rate"] == 50:
+            p99_ms = r["p99_s"] * 1000 if r["p99_s"] is not None else None
+            figures.append(Figure("1 pipeline overhead", f"p99 at {rate}", p99_ms, "ms", floor_ms,
+                                  "Redis RTT × cmds", goal=f"< {P99_GOAL_S * 1000:.0f} ms",
+                                  met=p99_ms is not None and lossless and p99_ms < P99_GOAL_S * 1000,
+                                  conditions=conditions))
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", default="10,50,200", help="offered activations per second, comma separated")
     parser.add_argument("--seconds", type=float, default=6.0, help="how long each rate is offered")
     parser.add_argument("--drain", type=float, default=60.0, help="how long to wait for stragglers")
     parser.add_argument("--channels", type=int, default=32, help="channels the load is spread over")
+    parser.add_argument("--tracing", action="store_true", help="export every span to an OTLP receiver")
+    parser.add_argument("--quick", action="store_true", help="3 s per rate")
     args = parser.parse_args()
-    rates = [float(r) for r in args.rates.split(",")]
-
-    with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as run_dir:
-        unlimited = json.dumps({"capacity": 1_000_000, "per_seconds": 1})  # measure the pipeline, not the limiter
-        stack = Stack(StackConfig(run_dir=Path(run_dir), chat_backend="echo", emulator_args=("--no-rate-limits",),
-                                  service_env={"gateway": {"SWITCHBOARD_USER_RATE": unlimited,
-                                                           "SWITCHBOARD_GUILD_RATE": unlimited,
-                                                           "SWITCHBOARD_DISCORD_REST_RATE": unlimited}}))
-        try:
-            stack.start()
-            report = measure(stack, rates, args.seconds, args.drain, args.channels)
-        finally:
-            stack.stop()
+    report = run(args.quick, [float(r) for r in args.rates.split(",")], None if args.quick else args.seconds,
+                 args.tracing, args.drain, args.channels)
     print_report(report)
+    print()
+    print_figures(figures_of(report))
     print(f"\nwritten to {write_report('pipeline', report)}")
 
 
@@ -175,16 +242,17 @@ def measure(stack: Stack, rates: list[float], seconds: float, drain: float, chan
         result["redis_commands_per_activation"] = busy / max(1, result["replied"])
         results.append(result)
     return {
-        "benchmark": "pipeline", "date": now_iso(), "machine": machine(),
+        "benchmark": "pipeline", "date": now_iso(), "machine": machine(), "seconds_per_rate": seconds,
         "model": "echo (Ray Serve deployment)", "redis_rtt": floor, "idle_redis_commands_per_s": idle,
         "warmup_replied": warmup["replied"], "rates": results,
     }
 
 
+
 def print_report(report: dict) -> None:
     floor = report["redis_rtt"]
     print(f"\nRedis round trip (asyncio PING): p50 {floor['p50'] * 1e6:.0f} µs, p99 {floor['p99'] * 1e6:.0f} µs")
-    header = f"{'offered/s':>9} {'sent':>5} {'replied':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} " \
+    header = f"{'offered/s':>9} {'sent':>5} {'replied':>7} {'dup':>4} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} " \
              f"{'got/s':>7} {'cmds/act':>8} {'floor ms':>8} {'p50/floor':>9}"
     print(header)
     for r in report["rates"]:
@@ -192,7 +260,7 @@ def print_report(report: dict) -> None:
         ms = [f"{r[k] * 1000:8.1f}" if r[k] is not None else f"{'-':>8}" for k in ("p50_s", "p99_s", "max_s")]
         got = f"{r['achieved_rate']:7.1f}" if r["achieved_rate"] else f"{'-':>7}"
         ratio = f"{r['p50_s'] / floor_s:9.1f}" if r["p50_s"] and floor_s else f"{'-':>9}"
-        print(f"{r['offered_rate']:9.0f} {r['offered']:5d} {r['replied']:7d} {' '.join(ms)} {got} "
+        print(f"{r['offered_rate']:9.0f} {r['offered']:5d} {r['replied']:7d} {r['duplicated']:4d} {' '.join(ms)} {got} "
               f"{r['redis_commands_per_activation']:8.1f} {floor_s * 1000:8.2f} {ratio}")
 
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import redis
 
+from switchboard.devstack.otlp_receiver import OtlpReceiver
 from switchboard.devstack.stack import Stack, StackConfig
 from switchboard.emulator.client import EmulatorClient
 from tests.support.fake_chat_api import MODEL, FakeChatApi
 from tests.support.fake_images_api import FakeImagesApi
-from tests.support.otlp import OtlpReceiver
 
 IMAGE_API_KEY = "sk-e2e-image-key"
 CHAT_API_KEY = "sk-e2e-chat-key"

@@ -11,10 +11,10 @@ import pytest
 import redis
 
 from switchboard.core import keys
+from switchboard.devstack.otlp_receiver import OtlpReceiver
 from switchboard.devstack.stack import Stack
 from switchboard.emulator.client import EmulatorClient
 from tests.conftest import wait_until
-from tests.support.otlp import OtlpReceiver
 
 PRODUCER, CONSUMER = 4, 5  # OTLP span kinds
 

@@ -7,6 +7,7 @@ from its channel's in-flight set where the gateway would, once the reply is post
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,11 +20,14 @@ from switchboard.core.activation_queue import ActivationQueue
 from switchboard.core.keys import Queue
 from switchboard.core.wire import Activation, Outcome, Trigger
 from switchboard.devstack.redis_server import RedisServer
+from switchboard.gateway.busy import ChannelWork
 from switchboard.planner.turns import ChannelTurns
 from tests.conftest import wait_until
 from tests.support.backend import Backend
 
 TURN_TIMEOUT_S = 3
+POLL_NEVER_S = 60  # a waiter that only polls would not look again within the test
+RING_WITHIN_S = 10
 
 
 def activation(activation_id: str, channel_id: str) -> Activation:
@@ -86,5 +90,22 @@ async def test_later_names_what_arrived_after_an_activation_in_its_channel(redis
         assert await turns.later(first) == "8002"
         assert await turns.later(second) is None
         assert await turns.later(activation("8004", "30")) is None  # not listed: nothing to compare with
+    finally:
+        await client.aclose()
+
+
+async def test_a_posted_reply_rings_the_next_waiter_in_without_its_poll(redis_server: RedisServer) -> None:
+    client = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        queue, work = ActivationQueue(client, retention_s=60), ChannelWork(client, retention_s=60)
+        turns = ChannelTurns(client, timeout_s=60, poll_s=POLL_NEVER_S)
+        first, second = activation("8101", "40"), activation("8102", "40")
+        for listed in (first, second):
+            await queue.enqueue(listed)
+        waiting = asyncio.create_task(turns.wait(second))
+        await asyncio.sleep(0.2)  # the waiter has looked once and now waits
+        assert not waiting.done()
+        await work.done(first.channel_id, first.id)  # as the gateway does once the first reply is posted
+        await asyncio.wait_for(waiting, RING_WITHIN_S)
     finally:
         await client.aclose()

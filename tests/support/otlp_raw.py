@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tests.support.otlp import OtlpReceiver
+from switchboard.devstack.otlp_receiver import OtlpReceiver
 
 
 class RawOtlpReceiver(OtlpReceiver):

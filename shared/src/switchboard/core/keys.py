@@ -151,6 +151,15 @@ def busy(channel_id: str) -> str:
     return f"{PREFIX}:busy:{channel_id}"
 
 
+def turn_freed(channel_id: str) -> str:
+    """Pub/sub channel the gateway rings when it frees a turn of the channel (a reply posted, or an activation
+    replaced), so planners waiting for that channel's turn look again at once."""
+    return f"{PREFIX}:turn-freed:{channel_id}"
+
+
+TURN_FREED_PATTERN = turn_freed("*")
+
+
 def superseded(activation_id: str) -> str:
     """Present when a newer message replaced this activation (interrupt / merge): the planner stops it."""
     return f"{PREFIX}:superseded:{activation_id}"

@@ -29,7 +29,10 @@ class ChannelWork:
         return list(await self._redis.zrange(key, 0, -1))
 
     async def done(self, channel_id: str, activation_id: str) -> None:
-        await self._redis.zrem(keys.busy(channel_id), activation_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zrem(keys.busy(channel_id), activation_id)
+            pipe.publish(keys.turn_freed(channel_id), activation_id)  # a planner waiting for this turn goes now
+            await pipe.execute()
 
     async def supersede(self, activation_ids: list[str], by: str, policy: DoubleTexting) -> list[str]:
         """Stop activations a newer one replaces; returns those stopped (merge spares started ones)."""

@@ -1,4 +1,4 @@
-"""An OTLP/HTTP trace receiver for tests: the services export to it as they would to a collector."""
+"""An OTLP/HTTP trace receiver: services export to it as they would to a collector (tests, benchmarks)."""
 
 from __future__ import annotations
 
