@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from common import machine, now_iso, percentile, write_report
+from common import Figure, figures_of, machine, now_iso, percentile, print_figures, write_report
 
 from switchboard.core import keys
 from switchboard.core.celery_app import make_celery
@@ -683,17 +683,50 @@ def _s(values: dict[str, float]) -> str:
     return f"{values['median']:.2f} ({values['p90']:.2f})"
 
 
+def inference_figures(report: dict[str, Any]) -> list[Figure]:
+    """Per service variant: decode tokens/s and TTFT against the in-process model interleaved with it, and the
+    aggregate at each concurrency against the in-process model back to back on as many replicas."""
+    plan = report["plan"]
+    figures = []
+    for service in report["services"]:
+        config = service["config"]
+        conditions = (f"{report['model']}, {plan['max_tokens']} tokens, {config['replicas']} replica(s) x "
+                      f"{config['threads_per_replica']} thread(s), {config['machine_cpus']} CPUs")
+        if "sequential" in service:
+            local, remote = service["in_process_beside"]["all"], service["sequential"]["all"]
+            figures.append(Figure("3 inference", f"decode tok/s, {config['name']}", remote["tokens_per_s"]["median"],
+                                  "tok/s", local["tokens_per_s"]["median"], "in-process", goal="ratio ≥ 0.9",
+                                  met=_ratio(local, remote) >= 0.9, conditions=f"{conditions}, one at a time"))
+            figures.append(Figure("3 inference", f"TTFT, {config['name']}", remote["ttft_s"]["median"] * 1000, "ms",
+                                  local["ttft_s"]["median"] * 1000, "in-process", goal="≤ 50 ms added",
+                                  met=_added_ms(local, remote) <= 50, conditions=f"{conditions}, one at a time"))
+        for level in service.get("concurrent", []):
+            single = report["in_process"][str(config["threads_per_replica"])]["end_to_end_tokens_per_s"]
+            figures.append(Figure("3 inference", f"aggregate at {level['concurrency']}, {config['name']}",
+                                  level["aggregate_tokens_per_s"]["median"], "tok/s", single * config["replicas"],
+                                  "in-process back to back × replicas", conditions=conditions))
+    return figures
+
+
+def run(quick: bool = False, max_tokens: int | None = None) -> dict[str, Any]:
+    plan = QUICK if quick else FULL
+    if max_tokens:
+        plan = replace(plan, max_tokens=max_tokens)
+    report = measure(plan)
+    progress("done")
+    report["figures"] = [f.as_dict() for f in inference_figures(report)]
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="about 30 s: 32 tokens, one pass, default service")
     parser.add_argument("--max-tokens", type=int, help="completion tokens per request (default 64, quick 32)")
     args = parser.parse_args()
-    plan = QUICK if args.quick else FULL
-    if args.max_tokens:
-        plan = replace(plan, max_tokens=args.max_tokens)
-    report = measure(plan)
-    progress("done")
+    report = run(args.quick, args.max_tokens)
     print_report(report)
+    print()
+    print_figures(figures_of(report))
     print(f"\nwritten to {write_report('inference', report)}")
 
 
