@@ -175,7 +175,9 @@ def test_echo_backend_returns_the_users_words(make_host: Callable[..., ModelHost
     chunks = list(host.stream_chat(chat_request("the quick  brown fox")))
 
     text, done = assert_well_formed(chunks)
-    assert [chunk["text"] for chunk in chunks[:-1]] == ["the", " quick", " brown", " fox"]
+    deltas = [chunk["text"] for chunk in chunks[:-1]]
+    assert deltas[0] == "the"  # the first word goes at once
+    assert len(deltas) < 4  # the words that follow within the coalescing window share a chunk
     assert text == "the quick brown fox"
     assert done == {
         "type": "done",

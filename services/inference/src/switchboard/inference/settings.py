@@ -99,6 +99,9 @@ class InferenceSettings(ServiceSettings):
     chat_model_name: str = "SmolLM2-135M-Instruct"
     chat_n_ctx: int = Field(default=2048, ge=256)
     chat_n_threads: int = Field(default=2, ge=1)
+    # Tokens a chat replica generates within this many seconds of the last chunk it sent go as one chunk:
+    # each chunk costs Ray a streamed object. 0 sends every token on its own.
+    chat_stream_coalesce_s: float = Field(default=0.05, ge=0, le=1.0)
     chat_num_cpus: float = Field(default=1.0, ge=0)
     chat_num_gpus: float = Field(default=0.0, ge=0)
     chat_memory_bytes: int | None = None
@@ -216,7 +219,7 @@ class InferenceSettings(ServiceSettings):
         return ChatRoleConfig(
             backend=self.chat_backend, model_path=self.chat_model_path,
             model_name="echo" if self.chat_backend == "echo" else self.chat_model_name,
-            n_ctx=self.chat_n_ctx, n_threads=self.chat_n_threads,
+            n_ctx=self.chat_n_ctx, n_threads=self.chat_n_threads, stream_coalesce_s=self.chat_stream_coalesce_s,
             **self._replicas("chat", max_ongoing_requests=concurrent))
 
     def vision_role(self) -> VisionRoleConfig | None:

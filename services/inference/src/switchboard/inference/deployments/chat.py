@@ -17,7 +17,7 @@ from ray.serve import Application
 from switchboard.inference.deployments.config import ChatRoleConfig
 from switchboard.inference.deployments.engines import make_engine
 from switchboard.inference.deployments.placement import serve_options
-from switchboard.inference.deployments.protocol import parse_chat_request
+from switchboard.inference.deployments.protocol import coalesce_deltas, parse_chat_request
 
 CHAT_DEPLOYMENT_NAME = "ChatModel"
 
@@ -36,6 +36,7 @@ class ChatModel:
 
     def __init__(self, config: ChatRoleConfig) -> None:
         self._engine = make_engine(config)
+        self._coalesce_s = config.stream_coalesce_s
         _logger.info("chat replica ready: backend=%s model=%s", config.backend, config.model_name)
 
     def stream(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -50,7 +51,7 @@ class ChatModel:
         # Tracing context travels inside the request; the bridge records the
         # spans. Logged here so replica logs can be joined to a trace.
         _logger.debug("chat stream start traceparent=%s", parsed.traceparent)
-        yield from self._engine.stream(parsed)
+        yield from coalesce_deltas(self._engine.stream(parsed), self._coalesce_s)
 
 
 def build_chat_app(config: ChatRoleConfig) -> Application:

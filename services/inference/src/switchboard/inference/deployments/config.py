@@ -15,6 +15,7 @@ from typing import Literal
 ChatBackend = Literal["llama", "echo"]
 _BACKENDS: frozenset[str] = frozenset({"llama", "echo"})
 CHAT_ROLE = "chat"
+MAX_COALESCE_S = 1.0  # a held delta must not hide an answer from the user for long
 VISION_ROLE = "vision"
 EMBED_ROLE = "embed"
 VisionBackend = Literal["efficientnet"]
@@ -103,10 +104,16 @@ class ChatRoleConfig(ReplicaConfig):
     n_ctx: int = 2048
     n_threads: int = 2
     seed: int = 42
+    # Deltas within this many seconds of the last one sent go as one chunk (`protocol.coalesce_deltas`);
+    # below the bridge's live interval (0.1 s), so the text a user sees grows just as often.
+    stream_coalesce_s: float = 0.05
 
     def __post_init__(self) -> None:
         if self.backend not in _BACKENDS:
             raise ValueError(f"chat backend must be one of {sorted(_BACKENDS)}, got {self.backend!r}")
+        if not 0 <= self.stream_coalesce_s <= MAX_COALESCE_S:
+            raise ValueError(f"chat role stream_coalesce_s must be within 0..{MAX_COALESCE_S}, "
+                             f"got {self.stream_coalesce_s}")
         super().__post_init__()
         for name in ("n_ctx", "n_threads"):
             if getattr(self, name) < 1:
