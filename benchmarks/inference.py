@@ -9,13 +9,15 @@ One run, one model (SmolLM2-135M-Instruct Q4_1 on llama.cpp), the same prompts, 
 2. **through the service, one request at a time**: `python -m switchboard.inference` as a subprocess, as in
    production (Celery worker → inference bridge → Ray Serve → llama.cpp), and this script as its client doing
    what the planner and gateway do: `send_task` of a `StepRequest`, the token deltas on `sb:live:<activation>`
-   (`live_interval_s=0`: every token is published), the wake-up once the journal holds the result. TTFT is
-   `send_task` → first `ReplyDelta` here; the bridge's own TTFT (model call → first chunk) is read from the
-   journaled `InferenceResult`; the CPU each part of the system spent is read from /proc around each request.
+   (`live_interval_s=0`: every chunk the replica sends is published), the wake-up once the journal holds the
+   result. TTFT is `send_task` → first `ReplyDelta` here; the bridge's own TTFT (model call → first chunk) is
+   read from the journaled `InferenceResult`; the CPU each part of the system spent is read from /proc around
+   each request.
 3. **aggregate tokens/s at 1, 4 and 8 concurrent requests** (all completion tokens ÷ batch wall time).
 
 Service variants, each started fresh with its own Redis: the default chat role (1 replica x 2 llama.cpp
-threads, `max_ongoing_requests` 1); the same with production's `live_interval_s` 0.1 (one request at a time
+threads, `max_ongoing_requests` 1, the replica coalescing the tokens of each 50 ms into one chunk); the same
+with every token its own chunk, and with production's `live_interval_s` 0.1 (both one request at a time
 only); with `max_ongoing_requests` 4 (concurrency only: the replica queues requests instead of the lane);
 2 replicas x 1 thread, when the machine has a core per thread.
 
@@ -68,7 +70,7 @@ PROMPTS = (
 )
 SEED = 42
 TEMPERATURE = 0.7
-# What every service variant shares: the local llama.cpp chat model, no vision role, every token published.
+# What every service variant shares: the local llama.cpp chat model, no vision role, every chunk published.
 BASE_SETTINGS: dict[str, Any] = {"chat_backend": "llama", "vision_backend": "none", "live_interval_s": 0}
 SETTLE_S = 0.05  # before each timed request: lets the last one's idle llama.cpp threads stop spinning
 STOP_GRACE_S = 2.0
@@ -101,6 +103,8 @@ class Variant:
 DEFAULT = Variant("default (1 replica x 2 threads)")
 # Production's live_interval_s: the bridge publishes a delta at most every 0.1 s instead of every token.
 BATCHED_DELTAS = Variant("default, deltas every 0.1 s", {"live_interval_s": 0.1}, concurrency=False)
+# Before the replica coalesced its deltas: every token its own Ray chunk.
+CHUNK_PER_TOKEN = Variant("default, a chunk per token", {"chat_stream_coalesce_s": 0}, concurrency=False)
 TWO_BY_ONE = Variant("2 replicas x 1 thread", {"chat_num_replicas": 2, "chat_n_threads": 1})
 # The lane then admits 4 at once and the replica queues them on its engine lock: no admission polling.
 SERVE_QUEUES = Variant("default, max_ongoing_requests 4", {"chat_max_ongoing_requests": 4}, sequential=False)
@@ -114,7 +118,7 @@ class Plan:
     repeats: int = 3  # passes over the prompts, one request at a time
     concurrency: tuple[int, ...] = (1, 4, 8)
     batches: int = 4  # batches per concurrency level: at 1, one per prompt
-    variants: tuple[Variant, ...] = (DEFAULT, BATCHED_DELTAS, SERVE_QUEUES, TWO_BY_ONE)
+    variants: tuple[Variant, ...] = (DEFAULT, CHUNK_PER_TOKEN, BATCHED_DELTAS, SERVE_QUEUES, TWO_BY_ONE)
 
 
 FULL = Plan()
