@@ -47,12 +47,14 @@ def test_pipeline_goals_hold_only_without_loss_and_within_their_bounds() -> None
     figures = pipeline_figures(pipeline_report(rate(10, 20, 30), rate(50, 40, 60), rate(200, 6000, 9000,
                                                                                          achieved=65)))
     by_measure = {f.measure: f for f in figures}
-    assert by_measure["p50 at 10/s"].baseline == pytest.approx(5.0)  # 50 µs × 100 commands
-    assert by_measure["p50 at 10/s"].met is True  # 20 ms ≤ 10 × 5 ms
+    assert by_measure["p50 at 10/s"].baseline == pytest.approx(0.3)  # 50 µs × 6 hand-offs
+    assert by_measure["p50 at 10/s"].met is False  # 20 ms, over 10 × 0.3 ms
     assert by_measure["p99 at 50/s"].met is False  # 60 ms, not under 50
     assert by_measure["p50 at 200/s"].met is None and "saturated at 65/s" in by_measure["p50 at 200/s"].conditions
 
-    lossy = {f.measure: f for f in pipeline_figures(pipeline_report(rate(10, 20, 30, replied=99)))}
+    fast = {f.measure: f for f in pipeline_figures(pipeline_report(rate(10, 2, 3)))}
+    assert fast["p50 at 10/s"].met is True  # 2 ms ≤ 10 × 0.3 ms
+    lossy = {f.measure: f for f in pipeline_figures(pipeline_report(rate(10, 2, 3, replied=99)))}
     assert lossy["p50 at 10/s"].met is False
 
 
