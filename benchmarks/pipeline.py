@@ -33,6 +33,8 @@ import redis
 import redis.asyncio as aioredis
 from common import Figure, figures_of, machine, now_iso, percentile, print_figures, write_report
 
+from switchboard.core import keys
+from switchboard.core.wire import ActivationRecord
 from switchboard.devstack.otlp_receiver import OtlpReceiver
 from switchboard.devstack.stack import Stack, StackConfig
 from switchboard.emulator.client import EmulatorClient
@@ -137,7 +139,35 @@ def run_rate(emulator: EmulatorClient, store: redis.Redis, rate: float, seconds:
         "mean_s": statistics.fmean(latencies) if latencies else None,
         "achieved_rate": len(done) / (max(done) - min(sent.values())) if len(done) > 1 else None,
         "redis_commands": commands, "elapsed_s": elapsed,
+        "stages": where_time_goes(store, sent, clock.finished, started),
     }
+
+
+def where_time_goes(store: redis.Redis, sent: dict[str, float], posted: dict[str, float],
+                    since: float) -> dict[str, dict[str, float]]:
+    """Each stage of the path as an offset from the message's injection (p50, p99 in ms), read from the
+    planner's activation records: the gateway's acceptance, the planner's start, each step queued, started and
+    finished, the planner's finish; then the reply on the emulator. In the order of their medians."""
+    ids = [i.decode() for i in store.zrangebyscore(keys.RECORDS, since - 1, "+inf")]
+    offsets: dict[str, list[float]] = {}
+    for raw in store.mget([keys.record(i) for i in ids]) if ids else []:
+        if raw is None:
+            continue
+        record = ActivationRecord.model_validate_json(raw)
+        injected = sent.get(record.activation.message_id)
+        if injected is None:
+            continue
+        stages = [("gateway accepted", record.activation.accepted_at), ("planner started", record.started_at)]
+        for step in record.steps:
+            stages += [(f"{step.step} queued", step.queued_at), (f"{step.step} started", step.started_at),
+                       (f"{step.step} finished", step.finished_at)]
+        stages += [("planner finished", record.finished_at), ("reply posted", posted.get(record.activation.message_id))]
+        for stage, at in stages:
+            if at is not None:
+                offsets.setdefault(stage, []).append(at - injected)
+    ordered = sorted(offsets.items(), key=lambda item: statistics.median(item[1]))
+    return {stage: {"p50_ms": percentile(values, 0.5) * 1000, "p99_ms": percentile(values, 0.99) * 1000}
+            for stage, values in ordered}
 
 
 def idle_command_rate(store: redis.Redis, seconds: float = 3.0) -> float:
@@ -268,6 +298,13 @@ def print_report(report: dict) -> None:
         commands = r["redis_commands_per_activation"]
         print(f"{r['offered_rate']:9.0f} {r['offered']:5d} {r['replied']:7d} {r['duplicated']:4d} {' '.join(ms)} "
               f"{got} {ratio} {commands:8.1f} {commands * rtt['p50'] * 1000:11.2f}")
+    print("\nWhere the time goes: each stage as ms after the message was injected, p50 (p99)")
+    rates = report["rates"]
+    print(f"{'stage':<28}" + "".join(f" {r['offered_rate']:>13g}/s" for r in rates))
+    for stage in rates[0]["stages"]:
+        cells = [r["stages"].get(stage) for r in rates]
+        print(f"{stage:<28}" + "".join(f" {c['p50_ms']:7.1f} ({c['p99_ms']:5.0f})" if c else f" {'-':>15}"
+                                       for c in cells))
 
 
 if __name__ == "__main__":
