@@ -31,6 +31,7 @@ from switchboard.emulator.state import (
     BOT_USER_ID,
     GENERAL_CHANNEL_ID,
     GUILD_ID,
+    RANDOM_CHANNEL_ID,
     SECOND_GUILD_ID,
 )
 from tests.support.discord_bot import DEADLINE, BotHarness, point_discord_py_at, running_bot
@@ -411,6 +412,44 @@ async def test_control_api_errors_and_long_poll(emulator: Emulator) -> None:
     assert state["bot_user"]["id"] == str(BOT_USER_ID)
     assert {c["name"] for c in state["channels"] if c.get("guild_id") == str(GUILD_ID)} == {"general", "random", "ops"}
     assert {u["username"] for u in state["users"]} == {"Switchboard", "alice", "bob", "otherbot"}
+
+
+@pytest.mark.asyncio
+async def test_a_bulk_injection_reaches_on_message_in_order(emulator: Emulator, harness: BotHarness) -> None:
+    client = EmulatorClient(emulator.url)
+    ids = await asyncio.to_thread(client.inject_messages, "flood", 30, channel_ids=["general", RANDOM_CHANNEL_ID],
+                                  author="bob", mention_bot=True)
+    received = [await harness.next_message() for _ in range(30)]
+    assert [str(m.id) for m in received] == ids and len(set(ids)) == 30
+    assert [m.channel.id for m in received] == [GENERAL_CHANNEL_ID, RANDOM_CHANNEL_ID] * 15
+    assert {m.content for m in received} == {f"<@{BOT_USER_ID}> flood"}
+    assert {m.author.id for m in received} == {BOB_ID}
+    assert len(await asyncio.to_thread(client.messages, RANDOM_CHANNEL_ID, "bob")) == 15
+
+
+@pytest.mark.asyncio
+async def test_a_bad_bulk_injection_posts_nothing(emulator: Emulator) -> None:
+    client = EmulatorClient(emulator.url)
+    with pytest.raises(EmulatorRequestError) as caught:
+        await asyncio.to_thread(client.inject_messages, "hi", 3, channel_ids=["no-such-channel"])
+    assert caught.value.status == 404 and caught.value.body["code"] == 10003
+    cases = (
+        ({"content": "x", "count": 0}, 400, 50035),
+        ({"content": "x", "count": 50_001}, 400, 50035),
+        ({"content": "x", "count": "3"}, 400, 50035),
+        ({"content": "x", "count": True}, 400, 50035),
+        ({"content": 5, "count": 3}, 400, 50035),
+        ({"content": "x", "count": 3, "channel_ids": "general"}, 400, 50035),
+        ({"content": "x", "count": 3, "channel_ids": []}, 400, 50035),
+        ({"content": "x", "count": 3, "mention_bot": "yes"}, 400, 50035),
+        ({"content": "x", "count": 3, "channel_ids": ["general", "no-such-channel"]}, 404, 10003),
+        ({"content": "x", "count": 3, "channel_ids": ["general", "lobby"], "author": "otherbot"}, 403, 50001),
+    )
+    async with aiohttp.ClientSession() as http:
+        for body, status, code in cases:
+            async with http.post(f"{emulator.url}/_emulator/messages/bulk", json=body) as response:
+                assert (response.status, (await response.json())["code"]) == (status, code), body
+    assert emulator.messages() == []
 
 
 @pytest.mark.asyncio

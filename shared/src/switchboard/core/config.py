@@ -8,6 +8,7 @@ the next message with no restart.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 from typing import Literal
@@ -98,11 +99,19 @@ class ConfigStore:
 
     async def resolve(self, guild_id: str | None, channel_id: str, parent_id: str | None = None) -> ChannelConfig:
         """The effective config of a channel (a thread when `parent_id` is given), in one round trip."""
+        return self.merge(await self._redis.mget(self.levels(guild_id, channel_id, parent_id)))
+
+    @staticmethod
+    def levels(guild_id: str | None, channel_id: str, parent_id: str | None = None) -> list[str]:
+        """The keys `resolve` reads, broadest first: pass what an `MGET` of them returns to `merge`."""
         levels = [keys.guild_config(guild_id) if guild_id else None,
                   keys.channel_config(parent_id) if parent_id else None, keys.channel_config(channel_id)]
-        present = [key for key in levels if key]
+        return [key for key in levels if key]
+
+    def merge(self, raws: Sequence[str | bytes | None]) -> ChannelConfig:
+        """The defaults with each stored patch of `levels` applied in order (None: the level sets nothing)."""
         config = self.defaults
-        for raw in await self._redis.mget(present):
+        for raw in raws:
             if raw:
                 config = config.apply(ConfigPatch.from_json(raw))
         return config

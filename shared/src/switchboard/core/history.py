@@ -6,6 +6,7 @@ Stored newest first in `sb:history:<channel>` and capped, so a busy channel cost
 from __future__ import annotations
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 
 from switchboard.core import keys
 from switchboard.core.wire import HistoryMessage
@@ -17,11 +18,17 @@ class ChannelHistory:
         self._limit = limit
 
     async def append(self, channel_id: str, message: HistoryMessage) -> None:
-        key = keys.history(channel_id)
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.lpush(key, message.to_json())
-            pipe.ltrim(key, 0, self._limit - 1)
+            self.queue_append(pipe, channel_id, message)
             await pipe.execute()
+
+    def queue_append(self, pipe: Pipeline, channel_id: str, message: HistoryMessage) -> int:
+        """Add the append to `pipe`, for a caller that sends it with other commands; returns how many
+        commands it added (their results come back in that order)."""
+        key = keys.history(channel_id)
+        pipe.lpush(key, message.to_json())
+        pipe.ltrim(key, 0, self._limit - 1)
+        return 2
 
     async def recent(self, channel_id: str, limit: int) -> list[HistoryMessage]:
         """Up to `limit` messages, oldest first; a message seen twice (a replayed event) counts once."""

@@ -145,6 +145,24 @@ class EmulatorClient:
             body["attachments"] = [_encoded_file(spec) for spec in attachments]
         return self._request("POST", "/messages", body)
 
+    def inject_messages(
+        self,
+        content: str,
+        count: int,
+        *,
+        channel_ids: list[int | str] | None = None,
+        author: int | str = "alice",
+        mention_bot: bool = False,
+    ) -> list[str]:
+        """Post ``count`` messages as a user in one request, round robin over ``channel_ids`` (default
+        #general), each dispatched to the bot in order; returns their ids. Bad input (a count outside
+        1..50000, an unknown channel) raises :class:`EmulatorRequestError` before anything is posted.
+        """
+        body: dict[str, Any] = {"content": content, "count": count, "author": author, "mention_bot": mention_bot}
+        if channel_ids is not None:
+            body["channel_ids"] = [str(channel) for channel in channel_ids]
+        return self._request("POST", "/messages/bulk", body)["ids"]
+
     def create_channel(self, name: str, topic: str | None = None, guild: int | str | None = None) -> dict[str, Any]:
         """Add a text channel to ``guild`` (id or name; default "Test Guild")."""
         return self._request("POST", "/channels", {"name": name, "topic": topic, "guild": guild})

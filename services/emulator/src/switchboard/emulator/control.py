@@ -15,6 +15,9 @@ Endpoints::
           "author"?: id or username (default "alice"), "mention_bot"?: bool,
           "reply_to"?: message id, "dm"?: bool,
           "attachments"?: [{"filename", "data" (base64), "content_type"?, "width"?, "height"?}]}
+    POST /_emulator/messages/bulk       inject a flood of user messages -> {"ids": [id, ...]} (201)
+         {"content", "count": 1..50000, "channel_ids"?: [id or name, ...] (round robin; default ["general"]),
+          "author"?, "mention_bot"?: bool}; every message is dispatched, in order, before the response
     GET  /_emulator/messages?channel_id=&author=bot|<id>|<username>
                                         -> {"messages": [message, ...]} oldest first
     GET  /_emulator/messages/{id}       -> message
@@ -82,6 +85,7 @@ class ControlApi:
         app.middlewares.append(self.middleware)
         routes = [
             ("POST", "/messages", self.inject_message),
+            ("POST", "/messages/bulk", self.inject_messages),
             ("GET", "/messages", self.list_messages),
             ("GET", r"/messages/{message_id:\d+}", self.get_message),
             ("POST", r"/messages/{message_id:\d+}/redeliver", self.redeliver),
@@ -127,6 +131,23 @@ class ControlApi:
             served_from=f"{request.scheme}://{request.host}",
         )
         return json_response(message, status=201)
+
+    async def inject_messages(self, request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        content, count = body.get("content", ""), body.get("count")
+        channels, mention_bot = body.get("channel_ids", ["general"]), body.get("mention_bot", False)
+        if not isinstance(content, str):
+            raise errors.invalid_form_body("content", "BASE_TYPE_STRING", "Must be a string.")
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise errors.invalid_form_body("count", "NUMBER_TYPE_COERCE", "Must be an integer.")
+        if not isinstance(channels, list) or not all(isinstance(c, str | int) for c in channels):
+            raise errors.invalid_form_body("channel_ids", "BASE_TYPE_ARRAY", "Must be a list of channel ids or names.")
+        if not isinstance(mention_bot, bool):
+            raise errors.invalid_form_body("mention_bot", "BASE_TYPE_BOOLEAN", "Must be a boolean.")
+        ids = self._emulator.inject_messages(
+            content, count, channel_ids=channels, author=body.get("author", "alice"), mention_bot=mention_bot
+        )
+        return json_response({"ids": ids}, status=201)
 
     async def list_messages(self, request: web.Request) -> web.Response:
         query = request.query

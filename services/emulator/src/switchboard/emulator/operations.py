@@ -8,16 +8,20 @@ dispatched to the gateway, and every bot action recorded, the same way.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from . import errors
 from .events import ActionLog
 from .gateway import GatewayHub
 from .messages import MessageDraft, StoredMessage, Upload
-from .models import Channel
+from .models import Channel, User
 from .reactions import parse_emoji
 from .state import World
 from .threads import Thread
+
+# Messages one bulk injection may post: a flood for a benchmark, bounded so one request cannot exhaust memory.
+MAX_BULK_MESSAGES = 50_000
 
 
 class Operations:
@@ -50,6 +54,36 @@ class Operations:
         emulator at each attachment's ``url``. The author must be a member of
         the channel's guild (403 Missing Access otherwise).
         """
+        user, target = self._poster(author, channel, dm)
+        return self._post_as(user, target, self._mentioned(content, mention_bot), _optional_id(reply_to),
+                             list(attachments or []))
+
+    def inject_user_messages(
+        self,
+        content: str,
+        count: int,
+        *,
+        channels: Sequence[int | str] = ("general",),
+        author: int | str = "alice",
+        mention_bot: bool = False,
+    ) -> list[StoredMessage]:
+        """Post ``count`` messages of ``content`` as a user, round robin over ``channels``, each dispatched as
+        MESSAGE_CREATE in order (a flood for load tests).
+
+        Everything is checked before the first message is posted: a ``count`` outside
+        ``1..MAX_BULK_MESSAGES`` or no channels raise 400 (50035), an unknown channel 404, an author who
+        may not post there 403, as ``inject_user_message`` would.
+        """
+        if not 1 <= count <= MAX_BULK_MESSAGES:
+            raise errors.invalid_form_body("count", "NUMBER_TYPE_MAX", f"Must be between 1 and {MAX_BULK_MESSAGES}.")
+        if not channels:
+            raise errors.invalid_form_body("channel_ids", "BASE_TYPE_REQUIRED", "At least one channel is required.")
+        posters = [self._poster(author, channel, dm=False) for channel in channels]
+        content = self._mentioned(content, mention_bot)
+        return [self._post_as(*posters[i % len(posters)], content, None, []) for i in range(count)]
+
+    def _poster(self, author: int | str, channel: int | str | None, dm: bool) -> tuple[User, Channel]:
+        """The user posting and the channel they post in; raises if they may not post there."""
         user = self.world.user(author)
         if user.id == self.world.bot.id:
             raise errors.DiscordError(400, 0, "The bot posts through the REST API, not as an injected user")
@@ -63,9 +97,18 @@ class Operations:
         guild = self.world.guild_of(target)
         if guild is not None and user.id not in guild.members:
             raise errors.missing_access()
-        if mention_bot:
-            content = f"<@{self.world.bot.id}> {content}" if content else f"<@{self.world.bot.id}>"
-        draft = MessageDraft(target, user, content, reply_to=_optional_id(reply_to), uploads=list(attachments or []))
+        return user, target
+
+    def _mentioned(self, content: str, mention_bot: bool) -> str:
+        """``content`` with a real ``<@bot id>`` mention in front when ``mention_bot``."""
+        if not mention_bot:
+            return content
+        return f"<@{self.world.bot.id}> {content}" if content else f"<@{self.world.bot.id}>"
+
+    def _post_as(
+        self, user: User, target: Channel, content: str, reply_to: int | None, uploads: list[Upload]
+    ) -> StoredMessage:
+        draft = MessageDraft(target, user, content, reply_to=reply_to, uploads=uploads)
         message, _ = self.world.messages.create(draft)
         if isinstance(target, Thread):
             target.join(user.id)

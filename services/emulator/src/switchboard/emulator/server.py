@@ -20,6 +20,7 @@ All helpers must be called from the event loop the emulator runs on.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -162,6 +163,24 @@ class Emulator:
             attachments=uploads,
         )
         return message.view()
+
+    def inject_messages(
+        self,
+        content: str,
+        count: int,
+        *,
+        channel_ids: Sequence[int | str] = ("general",),
+        author: int | str = "alice",
+        mention_bot: bool = False,
+    ) -> list[str]:
+        """Post ``count`` messages of ``content`` as a user, round robin over ``channel_ids``, dispatched in
+        order; returns their ids. A flood for load tests: see ``Operations.inject_user_messages`` for what
+        is checked (before anything is posted) and raised.
+        """
+        messages = self.operations.inject_user_messages(
+            content, count, channels=channel_ids, author=author, mention_bot=mention_bot
+        )
+        return [str(message.id) for message in messages]
 
     def redeliver(self, message_id: int) -> dict[str, Any]:
         """Dispatch a message's MESSAGE_CREATE again (see ``Operations.redeliver``); returns the message view."""

@@ -24,6 +24,7 @@ from switchboard.gateway.bot import GatewayBot, GatewayDeps
 from switchboard.gateway.busy import ChannelWork
 from switchboard.gateway.commands import CommandServices
 from switchboard.gateway.discord_api import DiscordApi, point_at_emulator
+from switchboard.gateway.intake import MessageIntake
 from switchboard.gateway.live import LiveReplies
 from switchboard.gateway.replies import ReplyPoster
 from switchboard.gateway.rest_budget import RestBudget
@@ -59,8 +60,9 @@ def build_bot(settings: GatewaySettings, client: aioredis.Redis, metrics: Metric
         live = LiveReplies(client, api, settings.edit_interval_s, settings.posted_retention_s, settings.stream_grace_s)
         queue, limiter = ActivationQueue(client, settings.posted_retention_s), ActivationLimiter(client)
         return GatewayDeps(
-            queue=queue, work=work, config=config, attachments=AttachmentIntake(blobs), limiter=limiter,
-            history=history, live=live, poster=ReplyPoster(client, api, live, history, work, blobs, metrics, settings),
+            queue=queue, intake=MessageIntake(client, history, config), work=work,
+            attachments=AttachmentIntake(blobs), limiter=limiter,
+            live=live, poster=ReplyPoster(client, api, live, history, work, blobs, metrics, settings),
             commands=CommandServices(client, config, PersonaStore(client), history),
             work_commands=WorkServices(client, queue, limiter, config, settings.operator_role_ids), metrics=metrics,
             sleep=ChannelSleep(client),

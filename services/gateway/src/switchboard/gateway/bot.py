@@ -19,8 +19,7 @@ from discord import app_commands
 from opentelemetry.trace import SpanKind
 
 from switchboard.core.activation_queue import ActivationQueue
-from switchboard.core.config import ChannelConfig, ConfigStore, DoubleTexting
-from switchboard.core.history import ChannelHistory
+from switchboard.core.config import ChannelConfig, DoubleTexting
 from switchboard.core.keys import Stream
 from switchboard.core.metrics import Metrics
 from switchboard.core.resilience import TRANSIENT, keep_running
@@ -30,6 +29,7 @@ from switchboard.gateway.attachments import AttachmentIntake, skipped_notice
 from switchboard.gateway.busy import ChannelWork
 from switchboard.gateway.commands import CommandServices, install_commands
 from switchboard.gateway.discord_api import DiscordApi, nonce_for
+from switchboard.gateway.intake import MessageIntake
 from switchboard.gateway.live import LiveReplies
 from switchboard.gateway.ordering import ChannelOrder
 from switchboard.gateway.policy import AMBIENT, MessageFacts, decide, facts_of, parent_of
@@ -45,11 +45,10 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class GatewayDeps:
     queue: ActivationQueue
+    intake: MessageIntake
     work: ChannelWork
     attachments: AttachmentIntake
-    config: ConfigStore
     limiter: ActivationLimiter
-    history: ChannelHistory
     live: LiveReplies
     poster: ReplyPoster
     commands: CommandServices
@@ -85,7 +84,8 @@ class GatewayBot(discord.AutoShardedClient):
         install_commands(self.tree, self.deps.commands)
         install_work_commands(self.tree, self.deps.work_commands)
         self._command_guild = discord.Object(int(command_guild_id)) if command_guild_id else None
-        self._order = ChannelOrder()
+        self._order: ChannelOrder[discord.Message] = ChannelOrder(self._handle)
+        self._courtesies: set[asyncio.Task[None]] = set()  # referenced until done, as asyncio asks
         self._identify = identify
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -109,19 +109,27 @@ class GatewayBot(discord.AutoShardedClient):
         log.info("connected as %s (%s) in %d guild(s)", self.user, self.user.id, len(self.guilds))
 
     async def close(self) -> None:
-        for task in self._tasks:
+        await self._order.close()
+        for task in [*self._tasks, *self._courtesies]:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._courtesies, return_exceptions=True)
         await self.deps.live.close()
         await super().close()
 
     async def on_message(self, message: discord.Message) -> None:
-        # Decisions hold the channel's order; courtesies (typing, queue position) do not.
-        async with self._order.hold(str(message.channel.id)):
-            enqueued = await self._decide_through_outages(message)
-        if enqueued:
-            await self._show_queue_position(message)
-            await self._show_typing(str(message.channel.id), str(message.id))
+        self._order.submit(str(message.channel.id), message)
+
+    async def _handle(self, message: discord.Message) -> None:
+        """Decide one message, its channel's earlier ones decided already (`ChannelOrder`). Courtesies (queue
+        position, typing) run on their own, so the channel's next message need not wait for them."""
+        if await self._decide_through_outages(message):
+            courtesy = asyncio.create_task(self._show_courtesies(message))
+            self._courtesies.add(courtesy)
+            courtesy.add_done_callback(self._courtesies.discard)
+
+    async def _show_courtesies(self, message: discord.Message) -> None:
+        await self._show_queue_position(message)
+        await self._show_typing(str(message.channel.id), str(message.id))
 
     async def _decide_through_outages(self, message: discord.Message) -> bool:
         """`_decide`, tried again through a Redis outage (backoff up to 5 s) for `outage_retry_s`.
@@ -149,11 +157,10 @@ class GatewayBot(discord.AutoShardedClient):
         """Record the message and enqueue an activation if the rules say so; True when enqueued."""
         assert self.user is not None
         started = time.perf_counter()
-        if message.author.id != self.user.id:
-            await self.deps.history.append(str(message.channel.id), _history_entry(message, self.user.id))
         facts = facts_of(message, self.user.id)
-        config = await self.deps.config.resolve(
-            str(message.guild.id) if message.guild else None, facts.channel_id, facts.parent_id)
+        entry = _history_entry(message, self.user.id) if message.author.id != self.user.id else None
+        config = await self.deps.intake.record(
+            entry, str(message.guild.id) if message.guild else None, facts.channel_id, facts.parent_id)
         trigger = await self._mind_sleep(facts, decide(facts, self.user.id, config), config)
         decision = await self._gate(message, config) if trigger else "ignored"
         if decision is None:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
@@ -44,8 +46,9 @@ class LiveReply:
 
 class LiveReplies:
     def __init__(self, client: aioredis.Redis, api: DiscordApi, interval_s: float, retention_s: int,
-                 grace_s: float = 0.0) -> None:
+                 grace_s: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._redis = client
+        self._clock = clock
         self._api = api
         self._interval_s = interval_s
         self._grace_s = grace_s
@@ -55,13 +58,20 @@ class LiveReplies:
     def track(self, activation: Activation) -> None:
         if len(self._tracked) >= PRUNE_OVER:
             self._prune()
-        self._tracked[activation.id] = LiveReply(activation)
+        self._tracked.pop(activation.id, None)  # tracked again: it moves to the end, keeping the order by age
+        self._tracked[activation.id] = LiveReply(activation, tracked_at=self._clock())
 
     def _prune(self) -> None:
-        """Forget activations whose reply another replica posted (this one never sees it finish)."""
-        cutoff = time.monotonic() - FORGET_AFTER_S
-        for activation_id in [a for a, live in self._tracked.items() if live.tracked_at < cutoff]:
-            live = self._tracked.pop(activation_id)
+        """Forget activations whose reply another replica posted (this one never sees it finish).
+
+        `_tracked` is in the order activations were tracked, oldest first, so the scan stops at the first
+        one young enough to keep: with more than `PRUNE_OVER` waiting (a backlog), tracking one more costs
+        no pass over all of them.
+        """
+        cutoff = self._clock() - FORGET_AFTER_S
+        expired = list(itertools.takewhile(lambda item: item[1].tracked_at < cutoff, self._tracked.items()))
+        for activation_id, live in expired:
+            del self._tracked[activation_id]
             if live.flusher is not None:
                 live.flusher.cancel()
 
