@@ -120,6 +120,24 @@ def test_an_activation_is_found_opened_and_replayed_as_recorded(client: redis.Re
     assert (entry.action, entry.operator, entry.mode) == ("replay", "ada", "recorded")
 
 
+def test_a_selection_is_replayed_as_a_batch_in_order_each_audited_once(client: redis.Redis,
+                                                                       api: httpx.Client) -> None:
+    ids = ["7101", "7102", "7103"]
+    for n, activation_id in enumerate(ids):
+        client.xadd(Stream.ACTIVATIONS, {STREAM_FIELD: activation(activation_id, f"batch {n}").to_json()})
+    for activation_id in ids:
+        wait_until(lambda a=activation_id: client.exists(keys.record(a)), 60, f"the record of {activation_id}")
+
+    batch = api.post("/api/activations/replay", json={
+        "mode": "recorded", "concurrency": 2, "selection": {"ids": [*ids, "7199"]}}).json()
+
+    assert (batch["total"], batch["verdicts"]) == (3, {"matches": 3})  # 7199 has no record: the selection skips it
+    assert [r["activation_id"] for r in batch["reports"]] == ids
+    assert [r["replayed"]["text"] for r in batch["reports"]] == [f"alice: batch {n}" for n in range(3)]
+    audited = sorted((e.target, e.operator, e.result_id) for e in audit(client) if e.target in ids)
+    assert audited == [(r["activation_id"], "ada", r["replay_id"]) for r in batch["reports"]]  # once each
+
+
 def test_an_unknown_activation_is_404_and_bad_input_is_422(api: httpx.Client) -> None:
     assert api.get("/api/activations/nothing-here").status_code == 404
     assert api.get("/api/activations/bad id!").status_code in (404, 422)

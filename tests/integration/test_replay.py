@@ -64,7 +64,7 @@ from switchboard.planner.__main__ import build_planner, build_registry
 from switchboard.planner.callsystems.integrations import Integrations
 from switchboard.planner.callsystems.legacy import Legacy
 from switchboard.planner.outcomes import user_text
-from switchboard.planner.replay import RecordStore, Replayer, Selection, Verdict
+from switchboard.planner.replay import RecordStore, Replayer, Selection, Verdict, engine
 from switchboard.planner.replay.audit import AuditLog
 from switchboard.planner.replay.build import build_replayer
 from switchboard.planner.replies import ReplyWriter
@@ -291,6 +291,36 @@ async def test_unknown_activations_and_versions_are_failed_reports(system: Syste
     unknown = await system.replayer.replay("902", callsystem="cs.switchboard.integrations@9.9.9", operator=OPERATOR)
     assert unknown.verdict == Verdict.FAILED and unknown.error.code == "unknown_callsystem"  # type: ignore[union-attr]
     assert len(await AuditLog(system.client).latest()) == 2  # attempts are audited too
+
+
+async def test_a_batch_replays_each_against_its_own_journal_in_order_and_audits_each_once(
+        system: System, chat_api: FakeChatApi, dispatched: Counter[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches are planned a few at a time (records, journals and audit entries read and written together):
+    with two per plan, five replays cross plans; each must still run against its own original's steps."""
+    monkeypatch.setattr(engine, "READ_AHEAD", 2)
+    ids = ["910", "911", "912", "913"]
+    for n, activation_id in enumerate(ids):
+        chat_api.script(tool_calls=[{"name": "calculator", "arguments": {"expression": "6*7"}}])
+        chat_api.script(text=f"6*7 is 42 (answer {n}).")
+        await system.ask(activation_id)
+        await post_all(system, await system.replies(activation_id))  # its turn ends: the channel's next one starts
+    before = await Snapshot.of(system, chat_api, dispatched, "910")
+    progress: list[tuple[int, int, str]] = []
+
+    reports = await system.replayer.replay_many(
+        [*ids, "404"], operator=OPERATOR, concurrency=2,
+        progress=lambda done, total, report: progress.append((done, total, report.activation_id)))
+
+    assert [r.activation_id for r in reports] == [*ids, "404"]
+    assert [r.verdict for r in reports] == [Verdict.MATCHES] * 4 + [Verdict.FAILED]
+    assert [r.replayed.text for r in reports[:4]] == [f"6*7 is 42 (answer {n})." for n in range(4)]  # type: ignore[union-attr]
+    assert all(set(r.steps_used) == STEPS for r in reports[:4]) and reports[4].error.code == "no_record"  # type: ignore[union-attr]
+    assert [done for done, _, _ in progress] == [1, 2, 3, 4, 5] and {t for _, t, _ in progress} == {5}
+    audited = await AuditLog(system.client).latest()
+    assert sorted(e.target for e in audited) == sorted([*ids, "404"])
+    assert {e.target: e.result_id for e in audited if e.target != "404"} == {r.activation_id: r.replay_id
+                                                                           for r in reports[:4]}
+    await before.unchanged(system, chat_api, dispatched, "910")
 
 
 async def cli(system: System, *args: str) -> tuple[int, str, str]:

@@ -108,13 +108,14 @@ async def _run(args: argparse.Namespace, settings: PlannerSettings) -> int:
 
 
 async def _replay(args: argparse.Namespace, replayer: Replayer) -> int:
-    ids = list(args.ids)
+    ids, known = list(args.ids), None
     if (selection := selection_of(args)) is not None:
         records = await replayer.records.select(selection)
         if args.dry_run:
             print(json.dumps([r.activation.id for r in records]) if args.json else selection_text(records))
             return OK
         ids = [record.activation.id for record in records]
+        known = {record.activation.id: record for record in records}  # read once: not again to replay them
     many = len(ids) > 1
 
     def progress(done: int, total: int, report: ReplayReport) -> None:
@@ -122,7 +123,7 @@ async def _replay(args: argparse.Namespace, replayer: Replayer) -> int:
             print(progress_text(done, total, report), file=sys.stderr, flush=True)
 
     reports = await replayer.replay_many(
-        ids, operator=args.operator, concurrency=args.concurrency, progress=progress, mode=args.mode,
+        ids, operator=args.operator, concurrency=args.concurrency, progress=progress, known=known, mode=args.mode,
         callsystem=args.callsystem, deliver=args.deliver, force=args.force)
     _print(reports, args.json)
     return exit_status(reports)

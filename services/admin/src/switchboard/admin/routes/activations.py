@@ -119,6 +119,7 @@ async def replay_batch(request: Request, caller: Operator, batch: BatchReplay) -
     reports = await services.replayer.replay_many(
         [record.activation.id for record in records], operator=caller.name,
         concurrency=batch.concurrency or services.settings.replay_concurrency,
+        known={record.activation.id: record for record in records},
         **batch.model_dump(include={"mode", "callsystem", "deliver", "force"}))
     verdicts: dict[str, int] = {}
     for report in reports:

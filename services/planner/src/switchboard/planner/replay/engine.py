@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -16,7 +18,7 @@ from switchboard.core.config import ConfigStore
 from switchboard.core.errors import UnknownCallsystem
 from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import Callsystem, CallsystemRegistry
-from switchboard.core.wire import UNRESOLVED, ActivationRecord, AuditEntry, ErrorInfo, Outcome
+from switchboard.core.wire import UNRESOLVED, ActivationRecord, AuditEntry, ErrorInfo, Outcome, StepResult
 from switchboard.planner.context import ContextServices
 from switchboard.planner.replay.audit import AuditLog
 from switchboard.planner.replay.live import replay_activation, run_live
@@ -28,6 +30,8 @@ OFF = "off"
 QUEUED = "queued"
 ALREADY_POSTED = "skipped: the original's reply was posted already (force to post again)"
 UNFINISHED = "skipped: the replay did not finish"
+
+READ_AHEAD = 200  # recorded replays planned together (records, journals, audit entries) in a batch
 
 Progress = Callable[[int, int, ReplayReport], None]  # (done, total, the report just finished)
 
@@ -43,6 +47,37 @@ class ReplayDeps:
     default_callsystem: str = "cs.switchboard.legacy@latest"  # what a channel with none configured runs
 
 
+@dataclass(frozen=True)
+class Options:
+    """What an operator asked of every replay in a call."""
+
+    operator: str
+    mode: ReplayMode = "recorded"
+    callsystem: str | None = None  # the version to run; None: each original's
+    deliver: bool = False
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("recorded", "live"):
+            raise ValueError(f"replay mode {self.mode!r} is neither 'recorded' nor 'live'")
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One replay, read and audited, not yet run."""
+
+    activation_id: str
+    record: ActivationRecord | None  # None: there is no record (never finished, or expired)
+    selector: str | None  # the callsystem it runs
+    replay_id: str
+    seen: Mapping[str, StepResult] = field(default_factory=dict)  # recorded: what the original saw (its journal)
+
+    def audit_entry(self, options: Options) -> AuditEntry:
+        return AuditEntry(action="replay", operator=options.operator, target=self.activation_id, mode=options.mode,
+                          callsystem=self.selector, deliver=options.deliver, force=options.force,
+                          result_id=self.replay_id)
+
+
 class Replayer:
     def __init__(self, deps: ReplayDeps) -> None:
         self._deps = deps
@@ -51,42 +86,84 @@ class Replayer:
 
     async def replay(self, activation_id: str, *, operator: str, mode: ReplayMode = "recorded",
                      callsystem: str | None = None, deliver: bool = False, force: bool = False) -> ReplayReport:
-        """Replay one activation; every problem ends in the report (`error`), never in an exception."""
-        if mode not in ("recorded", "live"):
-            raise ValueError(f"replay mode {mode!r} is neither 'recorded' nor 'live'")
-        started = time.time()
-        record = await self.records.get(activation_id)
-        selector = callsystem or (await self._selector_of(record) if record else None)
-        replay_id = f"replay-{uuid.uuid4().hex[:16]}"
-        await self.audit.append(AuditEntry(action="replay", operator=operator, target=activation_id, mode=mode,
-                                           callsystem=selector, deliver=deliver, force=force, result_id=replay_id))
-        head: dict[str, Any] = {"activation_id": activation_id, "mode": mode, "operator": operator,
-                                "started_at": started}
-        if record is None or selector is None:
-            return finished(head, error=ErrorInfo(
-                code="no_record", message=f"there is no record of activation {activation_id} (or it has expired)"))
-        head |= {"replay_id": replay_id, "original_callsystem": original_key(record),
-                 "original": ReplyView.of_record(record), "delivery": await self._delivery(record, deliver, force)}
-        if mode == "recorded":
-            return await self._recorded(record, selector, operator, head)
-        return await self._live(record, selector, head)
+        """Replay one activation; every problem ends in the report (`error`), never in an exception.
+
+        Raises ValueError for a mode that is neither `recorded` nor `live` (before anything is audited)."""
+        options = Options(operator, mode, callsystem, deliver, force)
+        [planned] = await self._plan([activation_id], options)
+        return await self._run(planned, options)
 
     async def replay_many(self, activation_ids: Sequence[str], *, operator: str, concurrency: int = 4,
-                          progress: Progress | None = None, **options: Any) -> list[ReplayReport]:
-        """Replay each, at most `concurrency` at once; reports in the order of `activation_ids`."""
-        bound = asyncio.Semaphore(max(1, concurrency))
+                          progress: Progress | None = None, known: Mapping[str, ActivationRecord] | None = None,
+                          **options: Any) -> list[ReplayReport]:
+        """Replay each, at most `concurrency` at once; reports in the order of `activation_ids`.
+
+        `known`: records the caller has just read (a selection's), by id; they are not read again.
+        Recorded replays are planned `READ_AHEAD` at a time: their records, what their originals saw and
+        their audit entries take one round trip each for all of them, not one each per replay. One takes
+        milliseconds, so its entry still precedes it by well under a second. A live replay can take
+        minutes, so each is planned (and audited) only as it starts."""
+        asked = Options(operator, **options)
+        ahead = READ_AHEAD if asked.mode == "recorded" else 1
+        pending = iter(enumerate(activation_ids))
+        planned: deque[tuple[int, Planned]] = deque()
+        planning = asyncio.Lock()
+        reports: list[ReplayReport | None] = [None] * len(activation_ids)
         done = 0
 
-        async def one(activation_id: str) -> ReplayReport:
-            nonlocal done
-            async with bound:
-                report = await self.replay(activation_id, operator=operator, **options)
-            done += 1
-            if progress is not None:
-                progress(done, len(activation_ids), report)
-            return report
+        async def next_planned() -> tuple[int, Planned] | None:
+            async with planning:
+                if not planned and (chunk := list(islice(pending, ahead))):
+                    planned.extend(zip((n for n, _ in chunk),
+                                       await self._plan([activation_id for _, activation_id in chunk], asked,
+                                                        known),
+                                       strict=True))
+                return planned.popleft() if planned else None
 
-        return list(await asyncio.gather(*(one(activation_id) for activation_id in activation_ids)))
+        async def work() -> None:
+            nonlocal done
+            while (item := await next_planned()) is not None:
+                n, replay = item
+                reports[n] = report = await self._run(replay, asked)
+                done += 1
+                if progress is not None:
+                    progress(done, len(activation_ids), report)
+
+        await _all_or_none(*(work() for _ in range(max(1, min(concurrency, len(activation_ids))))))
+        return [report for report in reports if report is not None]
+
+    async def _plan(self, activation_ids: Sequence[str], options: Options,
+                    known: Mapping[str, ActivationRecord] | None = None) -> list[Planned]:
+        """Read the records not `known` (and, recorded, what each original saw) and audit every replay, before
+        any of them runs."""
+        known = known or {}
+        records = {activation_id: known[activation_id] for activation_id in activation_ids if activation_id in known}
+        records |= await self.records.get_by_id([i for i in activation_ids if i not in records])  # none: no read
+        recorded = options.mode == "recorded"
+        seen = await RecordedSteps.read_many(self._deps.client, records.values()) if recorded else {}
+        planned = []
+        for activation_id in activation_ids:
+            record = records.get(activation_id)
+            selector = options.callsystem or (await self._selector_of(record) if record else None)
+            planned.append(Planned(activation_id, record, selector, f"replay-{uuid.uuid4().hex[:16]}",
+                                   seen.get(activation_id, {})))
+        await self.audit.append_many([p.audit_entry(options) for p in planned])
+        return planned
+
+    async def _run(self, planned: Planned, options: Options) -> ReplayReport:
+        head: dict[str, Any] = {"activation_id": planned.activation_id, "mode": options.mode,
+                                "operator": options.operator, "started_at": time.time()}
+        record, selector = planned.record, planned.selector
+        if record is None or selector is None:
+            return finished(head, error=ErrorInfo(
+                code="no_record",
+                message=f"there is no record of activation {planned.activation_id} (or it has expired)"))
+        head |= {"replay_id": planned.replay_id, "original_callsystem": original_key(record),
+                 "original": ReplyView.of_record(record),
+                 "delivery": await self._delivery(record, options.deliver, options.force)}
+        if options.mode == "recorded":
+            return await self._recorded(record, selector, planned.seen, options.operator, head)
+        return await self._live(record, selector, head)
 
     async def _selector_of(self, record: ActivationRecord) -> str:
         """The original's callsystem; one that failed before choosing any (dead-lettered) runs what its channel
@@ -108,13 +185,14 @@ class Replayer:
             return ALREADY_POSTED
         return QUEUED
 
-    async def _recorded(self, record: ActivationRecord, selector: str, operator: str,
+    async def _recorded(self, record: ActivationRecord, selector: str, seen: Mapping[str, StepResult], operator: str,
                         head: dict[str, Any]) -> ReplayReport:
         try:
             callsystem = self._deps.registry.resolve(selector)
         except UnknownCallsystem as exc:
             return finished(head, callsystem=selector, error=ErrorInfo.of(exc))
-        steps = await self._recorded_steps(callsystem, record)
+        same_version = callsystem.key() == original_key(record)  # it also ends where the original ended outside steps
+        steps = RecordedSteps.of(record, seen, ending_of(record) if same_version else None)
         if steps.lost:
             return finished(head, callsystem=callsystem.key(), error=ErrorInfo(
                 code="journal_missing", message=f"the journal of {record.activation.id} is gone (trimmed or deleted)"))
@@ -128,11 +206,6 @@ class Replayer:
             steps_used=tuple(run.steps.used), not_recorded=tuple(run.steps.missing),
             unused=run.steps.unused(t.step for t in record.steps), original_stop=run.steps.original_stop,
             notes=run.notes, error=run.error)
-
-    async def _recorded_steps(self, callsystem: Callsystem, record: ActivationRecord) -> RecordedSteps:
-        """What the original saw; the same version also ends where the original ended outside any step."""
-        same_version = callsystem.key() == original_key(record)
-        return await RecordedSteps.load(self._deps.client, record, ending_of(record) if same_version else None)
 
     async def _run_recorded(self, callsystem: Callsystem, record: ActivationRecord,
                             steps: RecordedSteps) -> RecordedRun:
@@ -175,6 +248,17 @@ class Replayer:
         return finished(head, callsystem=original_key(done), replayed=replayed,
                         matches=head["original"].same_as(replayed), steps_used=tuple(t.step for t in done.steps),
                         notes=done.notes)
+
+
+async def _all_or_none(*jobs: Coroutine[Any, Any, None]) -> None:
+    """Run `jobs` together; the first to fail cancels the rest, and its exception is raised as it is (an
+    `ExceptionGroup` would slip past callers that catch, say, `RedisError`)."""
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 def original_key(record: ActivationRecord) -> str:

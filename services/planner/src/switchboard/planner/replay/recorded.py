@@ -60,15 +60,28 @@ class RecordedSteps(Journal):
         self.lost = False  # the record lists steps, but the journal holds none of them (trimmed, or deleted)
 
     @classmethod
-    async def load(cls, client: aioredis.Redis, record: ActivationRecord,
-                   ending: ErrorInfo | None = None) -> RecordedSteps:
-        activation_id = record.activation.id
-        seen = [timing.step for timing in record.steps]
-        raw = await client.hmget(keys.journal(activation_id), seen) if seen else []
-        steps = cls(activation_id, {step: StepResult.from_json(value) for step, value in zip(seen, raw, strict=True)
-                                    if value is not None}, ending)
-        steps.lost = bool(seen) and not steps._steps
+    def of(cls, record: ActivationRecord, seen: Mapping[str, StepResult],
+           ending: ErrorInfo | None = None) -> RecordedSteps:
+        """The journal of a replay of `record`, from what `read_many` found of the steps it lists."""
+        steps = cls(record.activation.id, seen, ending)
+        steps.lost = bool(record.steps) and not steps._steps
         return steps
+
+    @staticmethod
+    async def read_many(client: aioredis.Redis,
+                        records: Iterable[ActivationRecord]) -> dict[str, dict[str, StepResult]]:
+        """What each record's original saw, by activation id: its journal restricted to the steps the record
+        lists, for all of them in one round trip."""
+        listed = [record for record in records if record.steps]
+        if not listed:
+            return {}
+        async with client.pipeline(transaction=False) as pipe:
+            for record in listed:
+                pipe.hmget(keys.journal(record.activation.id), [timing.step for timing in record.steps])
+            raws = await pipe.execute()
+        return {record.activation.id: {timing.step: StepResult.from_json(value)
+                                       for timing, value in zip(record.steps, raw, strict=True) if value is not None}
+                for record, raw in zip(listed, raws, strict=True)}
 
     def unused(self, order: Iterable[str]) -> tuple[str, ...]:
         """The recorded steps no one asked for, in `order` (the original's)."""

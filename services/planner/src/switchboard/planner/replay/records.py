@@ -58,11 +58,17 @@ class RecordStore:
 
     async def get_many(self, activation_ids: Sequence[str]) -> list[ActivationRecord]:
         """The records that still exist among `activation_ids`, in that order."""
-        found: list[ActivationRecord] = []
+        found = await self.get_by_id(activation_ids)
+        return [found[activation_id] for activation_id in activation_ids if activation_id in found]
+
+    async def get_by_id(self, activation_ids: Sequence[str]) -> dict[str, ActivationRecord]:
+        """The records that still exist among `activation_ids`, by id: one round trip per `BATCH` ids."""
+        found: dict[str, ActivationRecord] = {}
         for start in range(0, len(activation_ids), BATCH):
             chunk = activation_ids[start:start + BATCH]
             raw = await self._redis.mget([keys.record(activation_id) for activation_id in chunk])
-            found += [ActivationRecord.from_json(value) for value in raw if value is not None]
+            found |= {activation_id: ActivationRecord.from_json(value)
+                      for activation_id, value in zip(chunk, raw, strict=True) if value is not None}
         return found
 
     async def select(self, selection: Selection) -> list[ActivationRecord]:
