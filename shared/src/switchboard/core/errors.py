@@ -180,6 +180,12 @@ class InferenceError(StepError):
     code = "inference_failed"
 
 
+class PromptTooLong(InferenceError):
+    """The conversation does not fit the model's context even with all its history left out."""
+
+    code = "prompt_too_long"
+
+
 class ModelUnavailable(InferenceError):
     """No replica could serve the model right now."""
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from switchboard.inference.deployments.config import ChatRoleConfig
+from switchboard.inference.deployments.context_fit import fit_to_context
 from switchboard.inference.deployments.errors import ModelLoadError
 from switchboard.inference.deployments.local_tools import ToolOffer, offered
 from switchboard.inference.deployments.protocol import ChatRequest, FinishReason, delta_chunk, done_chunk
@@ -77,6 +78,7 @@ class LlamaEngine:
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadError(path, f"llama.cpp could not load it ({exc})") from exc
         self._model_name = config.model_name
+        self._n_ctx = config.n_ctx
         self._lock = threading.Lock()
 
     def stream(self, request: ChatRequest) -> Iterator[dict[str, Any]]:
@@ -87,7 +89,7 @@ class LlamaEngine:
 
     def _generate(self, request: ChatRequest) -> Iterator[dict[str, Any]]:
         offer = request.tools
-        messages = offered(request.messages, offer)
+        messages = fit_to_context(offered(request.messages, offer), self._n_ctx, request.max_tokens, self._count)
         if offer is not None and offer.forced:
             yield from self._call(messages, request, offer)
             return
@@ -147,6 +149,9 @@ class LlamaEngine:
             if text or reason:
                 yield text, ("length" if reason == "length" else "stop") if reason else None
 
+    def _count(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
     def _usage(self, completion: str, finish: FinishReason) -> tuple[int, int]:
         """Token counts of the generation that just ended (llama.cpp streams none).
 
@@ -155,7 +160,7 @@ class LlamaEngine:
         The context then holds prompt + completion tokens, except that the
         last sampled token is never evaluated when the stream stops on length.
         """
-        completion_tokens = len(self._llm.tokenize(completion.encode("utf-8"), add_bos=False, special=True))
+        completion_tokens = self._count(completion)
         unevaluated = 1 if finish == "length" else 0
         prompt_tokens = self._llm.n_tokens - completion_tokens + unevaluated
         return max(prompt_tokens, 0), completion_tokens
