@@ -1,7 +1,7 @@
 """Every benchmark, one after another, in one table: each figure beside the baseline measured in its run.
 
-    ./dev bench                  # the whole suite (about 25 minutes on 2 cores)
-    ./dev bench --quick          # every benchmark's quick mode (about 8 minutes)
+    ./dev bench                  # the whole suite (about 15 minutes on 2 cores)
+    ./dev bench --quick          # every benchmark's quick mode (a few minutes)
     ./dev bench --only 1,7       # some figures
 
 Each benchmark is a script in this folder with a `run(quick)` that starts what it needs, measures, stops it
