@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,7 +20,7 @@ from switchboard.core.wire import (
     Trigger,
     TurnPlan,
 )
-from switchboard.planner.callsystems.group import Group, own_words
+from switchboard.planner.callsystems.group import LANE_TRUSTED_FOR_S, Group, own_words
 from tests.support.memory_context import MemoryContext
 
 PERSONAS = (Persona("ada", "You are Ada, a mathematician. Time: {time}."),
@@ -102,6 +103,16 @@ async def test_a_plan_that_misses_the_first_reply_budget_is_refused_before_any_m
     with pytest.raises(FirstResponseBudgetExceeded):
         await Group().activate(ctx)
     assert ctx.prompts == [] and ctx.posted == []
+
+
+async def test_figures_too_old_to_trust_size_the_turn_but_do_not_refuse_it() -> None:
+    slow_spell = LaneStats(lane="local:chat", local=True, capacity=1, time_to_first_token_s=30.0, tokens_per_s=1.0,
+                           updated_at=time.time() - LANE_TRUSTED_FOR_S - 1)
+    ctx = GroupContext(activation(), [], ["One.", "Two.", "Three."], lane=slow_spell)
+    await Group().activate(ctx)
+    (plan,) = ctx.decisions
+    assert not plan.refusable and plan.predicted_first_s > plan.first_budget_s
+    assert ctx.posted  # tried anyway: its answers bring the lane's figures up to date
 
 
 async def test_a_command_or_replay_gets_every_turn_in_one_reply() -> None:

@@ -378,6 +378,9 @@ class TurnPlan(WireModel):
     first_budget_s: float
     all_budget_s: float
     dropped: tuple[PlanDrop, ...] = ()
+    # False when the lane's figures are old: they still size the answers, but cannot refuse the turn (a refused
+    # turn generates nothing, so it would never bring the figures up to date).
+    refusable: bool = True
 
     @property
     def fits(self) -> bool:

@@ -30,6 +30,9 @@ from switchboard.core.wire import Activation, ChatMessage, HistoryMessage, LaneS
 from switchboard.planner.callsystems.legacy import Legacy, current_time
 from switchboard.planner.callsystems.turn_plan import Budgets, plan_turns
 
+# How long a lane's figures may refuse a turn: past this, the model has not answered anything lately (perhaps
+# because every turn was refused on a slow spell's figures), so the turn is tried and measures it again.
+LANE_TRUSTED_FOR_S = 60.0
 # Until the inference service reports its chat lane: one generation at a time, at a slow CPU's pace.
 UNMEASURED_LANE = LaneStats(lane="local:chat", local=True, capacity=1, time_to_first_token_s=1.0, tokens_per_s=20.0)
 GROUP_RULES = ("You are {name}, one of several personas in this Discord channel (the others: {others}). "
@@ -56,7 +59,7 @@ class Group(Callsystem):
             await self.still_wanted(ctx, history)
         plan = await ctx.decide("plan", lambda: self.plan(ctx))
         ctx.note(f"turn plan: {plan.model_dump_json(exclude={'kind', 'schema_version'})}")
-        if plan.predicted_first_s > plan.first_budget_s:
+        if plan.predicted_first_s > plan.first_budget_s and plan.refusable:
             raise FirstResponseBudgetExceeded(
                 f"the first reply would take {plan.predicted_first_s:.1f} s (budget {plan.first_budget_s:g} s)")
         batch = Batch(ctx, plan, history, now)
@@ -83,7 +86,8 @@ class Group(Callsystem):
         if ctx.activation.trigger == Trigger.CHATTER:  # the next persona answers the one that spoke
             after = names.index(ctx.activation.author_name) + 1 if ctx.activation.author_name in names else 0
             names = [names[after % len(names)]]
-        return plan_turns(ctx.activation.content, names, lane, self.budgets, waited_s)
+        plan = plan_turns(ctx.activation.content, names, lane, self.budgets, waited_s)
+        return plan.model_copy(update={"refusable": time.time() - lane.updated_at <= LANE_TRUSTED_FOR_S})
 
 
 def chatter_after(activation: Activation, speaker: str, text: str) -> Activation:
