@@ -41,16 +41,15 @@ import json
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import redis
 from common import Figure, figures_of, machine, now_iso, percentile, print_figures, write_report
 from inference import others_watched
+from pipeline import BotReply, ReplyClock
 
 from switchboard.core import keys
 from switchboard.core.lanes import CHAT_ROLE
@@ -63,7 +62,6 @@ MODEL = "SmolLM2-135M-Instruct Q4_1 (llama.cpp, 1 replica x 2 threads)"
 FIRST_BUDGET_S = 10.0
 ALL_BUDGET_S = 30.0
 SINGLE_MAX_TOKENS = 200  # the legacy callsystem's
-CURSOR = "▌"
 PERSONAS = {
     "ada": "You are Ada, a cheerful mathematician. Answer in one or two sentences.",
     "bob": "You are Bob, an old sailor. Answer in one or two sentences.",
@@ -97,68 +95,6 @@ class Plan:
 
 FULL = Plan(messages=len(MESSAGES), at_once=3, seconds=120)
 QUICK = Plan(messages=2, at_once=2, seconds=45)
-
-
-@dataclass
-class Posted:
-    """One bot message answering a trigger: when its final text was first visible, and who spoke."""
-
-    speaker: str | None
-    final_at: float | None = None
-    shown_at: float | None = None  # first visible text, placeholder included
-    text: str = ""  # the final text
-
-
-class PostClock:
-    """Follows the emulator's event feed and notes, per triggering message, when each bot answer lands."""
-
-    def __init__(self, emulator: EmulatorClient) -> None:
-        self._emulator = emulator
-        self._trigger_of: dict[str, str] = {}  # bot message id → triggering message id
-        self.answers: dict[str, dict[str, Posted]] = {}  # trigger → bot message id → Posted
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._cursor = emulator.cursor()
-        self._thread = threading.Thread(target=self._follow, daemon=True)
-
-    def __enter__(self) -> PostClock:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def of(self, trigger: str) -> list[Posted]:
-        """The answers to `trigger`, once the clock has read every event the emulator holds now."""
-        target, deadline = self._emulator.cursor(), time.monotonic() + 5
-        while self._cursor < target and time.monotonic() < deadline:
-            time.sleep(POLL_S)
-        with self._lock:
-            return list(self.answers.get(trigger, {}).values())
-
-    def _follow(self) -> None:
-        while not self._stop.is_set():
-            feed = self._emulator.events(after=self._cursor, timeout=0.5)
-            with self._lock:
-                for event in feed["events"]:
-                    self._note(event)
-            self._cursor = feed["last_seq"]
-
-    def _note(self, event: dict[str, Any]) -> None:
-        if event["type"] == "message_create" and event.get("reply_to"):
-            self._trigger_of[event["message_id"]] = event["reply_to"]
-        if event["type"] not in ("message_create", "message_edit"):
-            return
-        trigger = self._trigger_of.get(event["message_id"])
-        content = (event.get("content") or "").strip()
-        if trigger is None or not content:
-            return
-        at = datetime.fromisoformat(event["time"]).timestamp()
-        posted = self.answers.setdefault(trigger, {}).setdefault(event["message_id"], Posted(speaker_of(content)))
-        posted.shown_at = posted.shown_at or at
-        if not content.endswith(CURSOR) and posted.final_at is None:
-            posted.final_at, posted.text = at, content
 
 
 def speaker_of(content: str) -> str | None:
@@ -250,17 +186,17 @@ def await_done(store: redis.Redis, sent: Sent, deadline: float) -> None:
     raise TimeoutError(f"message {sent.content!r} not answered in {TURN_TIMEOUT_S:g} s")
 
 
-def outcome_of(kind: str, store: redis.Redis, clock: PostClock, sent: Sent) -> Answered:
+def outcome_of(kind: str, store: redis.Redis, clock: ReplyClock, sent: Sent) -> Answered:
     posted = sorted((p for p in clock.of(sent.message_id) if p.final_at is not None), key=lambda p: p.final_at)
     record = ActivationRecord.from_json(store.get(keys.record(sent.message_id)))
     steps = journal(store, sent.message_id)
-    answers = [p for p in posted if p.speaker is not None] if kind == "group" else posted
+    answers = [p for p in posted if speaker_of(p.first_text) is not None] if kind == "group" else posted
     times = [p.final_at - sent.injected_at for p in answers]
     shown = [p.shown_at - sent.injected_at for p in posted if p.shown_at is not None]
     plan = turn_plan(record, steps)
     return Answered(
         kind, sent.content, first_s=min(times, default=None), all_s=max(times, default=None),
-        answered=[p.speaker or "" for p in answers], outcome=record.outcome.value,
+        answered=[speaker_of(p.first_text) or "" for p in answers], outcome=record.outcome.value,
         error=record.error.code if record.error else None, shown_s=min(shown, default=None),
         posted=[{"s": p.final_at - sent.injected_at, "text": p.text} for p in posted], notes=list(record.notes),
         plan=plan.model_dump(exclude={"kind", "schema_version"}) | {"fits": plan.fits} if plan else None,
@@ -297,7 +233,7 @@ def generations(steps: dict[str, StepResult]) -> list[dict[str, Any]]:
              "started_at": s.started_at, "finished_at": s.finished_at, "text": out.text} for s, out in calls]
 
 
-def timeline(record: ActivationRecord, steps: dict[str, StepResult], answers: list[Posted],
+def timeline(record: ActivationRecord, steps: dict[str, StepResult], answers: list[BotReply],
              sent: Sent) -> dict[str, Any]:
     """Where the activation's time went, from the journal's stamps (seconds).
 
@@ -323,7 +259,7 @@ def timeline(record: ActivationRecord, steps: dict[str, StepResult], answers: li
     return result
 
 
-def ask(kind: str, emulator: EmulatorClient, store: redis.Redis, clock: PostClock, channel: str,
+def ask(kind: str, emulator: EmulatorClient, store: redis.Redis, clock: ReplyClock, channel: str,
         content: str) -> Answered:
     lane, others = chat_lane(store), {}
     with others_watched(others, kind):
@@ -339,7 +275,7 @@ def chat_lane(store: redis.Redis) -> dict[str, Any] | None:
     return None if raw is None else json.loads(raw)
 
 
-def at_once(kind: str, emulator: EmulatorClient, store: redis.Redis, clock: PostClock, channel: str,
+def at_once(kind: str, emulator: EmulatorClient, store: redis.Redis, clock: ReplyClock, channel: str,
             contents: tuple[str, ...]) -> list[Answered]:
     """Send `contents` back to back, then wait for every turn."""
     lane, others = chat_lane(store), {}
@@ -369,7 +305,7 @@ def measure(stack: Stack, plan: Plan) -> dict[str, Any]:
     single = emulator.create_channel("bench-single")["id"]
     set_up(emulator, group, single)
     sequential: list[tuple[Answered, Answered]] = []
-    with PostClock(emulator) as clock:
+    with ReplyClock(emulator) as clock:
         progress("warm-up")
         for content in WARM_UP:  # the model loaded, and the lane's averages past their first (cold) sample
             ask("single", emulator, store, clock, single, content)

@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -58,14 +59,27 @@ def commands_processed(client: redis.Redis) -> int:
     return int(client.info("stats")["total_commands_processed"])
 
 
+@dataclass
+class BotReply:
+    """One bot message replying to a triggering message, as the emulator showed it."""
+
+    first_text: str = ""  # its first visible text (a placeholder, or the whole answer)
+    shown_at: float | None = None
+    final_at: float | None = None  # when its text stopped ending in the streaming cursor
+    text: str = ""  # the final text
+
+
 class ReplyClock:
-    """Follows the emulator's event feed and notes when each activation's final reply text lands."""
+    """Follows the emulator's event feed and notes, per triggering message, each bot message replying to it:
+    when its text first showed and when its final text landed."""
 
     def __init__(self, emulator: EmulatorClient) -> None:
         self._emulator = emulator
         self._reply_of: dict[str, str] = {}  # bot message id → triggering message id
-        self.finished: dict[str, float] = {}  # triggering message id → wall time of the final text
+        self.finished: dict[str, float] = {}  # triggering message id → wall time of the first final text
         self.replies: dict[str, int] = {}  # triggering message id → bot messages posted in reply
+        self._messages: dict[str, dict[str, BotReply]] = {}  # triggering message id → bot message id → reply
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._cursor = emulator.cursor()
         self._thread = threading.Thread(target=self._follow, daemon=True)
@@ -77,22 +91,49 @@ class ReplyClock:
         self._stop.set()
         self._thread.join()
 
+    def __enter__(self) -> ReplyClock:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def of(self, trigger: str) -> list[BotReply]:
+        """The bot messages that showed text in reply to `trigger`, once every event the emulator holds now
+        has been read."""
+        target, deadline = self._emulator.cursor(), time.monotonic() + 5
+        while self._cursor < target and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with self._lock:
+            return [reply for reply in self._messages.get(trigger, {}).values() if reply.shown_at is not None]
+
     def _follow(self) -> None:
         while not self._stop.is_set():
             feed = self._emulator.events(after=self._cursor, timeout=0.5)
-            for event in feed["events"]:
-                self._note(event)
+            with self._lock:
+                for event in feed["events"]:
+                    self._note(event)
             self._cursor = feed["last_seq"]
 
     def _note(self, event: dict) -> None:
         if event["type"] == "message_create" and event.get("reply_to"):
-            self._reply_of[event["message_id"]] = event["reply_to"]
-            self.replies[event["reply_to"]] = self.replies.get(event["reply_to"], 0) + 1
+            trigger = event["reply_to"]
+            self._reply_of[event["message_id"]] = trigger
+            self.replies[trigger] = self.replies.get(trigger, 0) + 1
+            self._messages.setdefault(trigger, {})[event["message_id"]] = BotReply()
         if event["type"] not in ("message_create", "message_edit"):
             return
         trigger = self._reply_of.get(event["message_id"])
-        if trigger and not event["content"].endswith(CURSOR):
-            self.finished.setdefault(trigger, datetime.fromisoformat(event["time"]).timestamp())
+        if trigger is None:
+            return
+        at = datetime.fromisoformat(event["time"]).timestamp()
+        content = (event.get("content") or "").strip()
+        reply = self._messages[trigger][event["message_id"]]
+        if content and reply.shown_at is None:
+            reply.shown_at, reply.first_text = at, content
+        if content and not content.endswith(CURSOR) and reply.final_at is None:
+            reply.final_at, reply.text = at, content
+            self.finished.setdefault(trigger, at)
 
 
 def offer(emulator: EmulatorClient, rate: float, count: int, channels: list[str]) -> dict[str, float]:
