@@ -15,6 +15,7 @@ from switchboard.core.wire import Outcome, Reply
 from switchboard.emulator.client import EmulatorClient
 from tests.conftest import wait_until
 from tests.e2e.test_walking_skeleton import bot_messages_replying_to, wait_for_posted_reply
+from tests.support.fake_chat_api import FakeChatApi
 
 
 def configure_channel(store: redis.Redis, channel_id: str, patch: ConfigPatch) -> None:
@@ -169,18 +170,21 @@ def test_reject_policy_tells_the_user_once_while_busy(emulator: EmulatorClient, 
     assert wait_for_posted_reply(store, emulator, after["id"])["content"]
 
 
-def test_interrupt_policy_stops_the_running_answer(emulator: EmulatorClient, store: redis.Redis) -> None:
+def test_interrupt_policy_stops_the_running_answer(chat_emulator: EmulatorClient, chat_store: redis.Redis,
+                                                   chat_api: FakeChatApi) -> None:
+    """On the scripted model, whose first answer streams until it is stopped: no race with a fast model."""
+    emulator, store = chat_emulator, chat_store
     channel = emulator.create_channel("impatient")["id"]
     configure_channel(store, channel, ConfigPatch(double_texting=DoubleTexting.INTERRUPT))
-    for _ in range(3):  # a small model sometimes finishes before it can be interrupted: ask again
-        first = emulator.inject_message("Write a very long story about a lighthouse keeper, ten paragraphs.",
-                                        channel_id=channel, author="bob", mention_bot=True)
-        wait_until(lambda f=first: bot_messages_replying_to(emulator, f["id"]), 60, "the answer to start streaming")
-        if not store.exists(keys.reply_written(first["id"])):
-            break
-        wait_until(lambda f=first: store.exists(keys.posted(f["id"])), 60, "the finished answer to be posted")
+    chat_api.client_left.clear()
+    chat_api.script(text="Once upon a time a lighthouse keeper counted the waves", hold=True, drip=True)
+    first = emulator.inject_message("Write a very long story about a lighthouse keeper.", channel_id=channel,
+                                    author="bob", mention_bot=True)
+    wait_until(lambda: bot_messages_replying_to(emulator, first["id"]), 60, "the answer to start streaming")
+    chat_api.script(text="Hi!")
     second = emulator.inject_message("Actually, just say hi.", channel_id=channel, author="bob", mention_bot=True)
-    assert wait_for_posted_reply(store, emulator, second["id"])["content"]
+    assert wait_for_posted_reply(store, emulator, second["id"])["content"] == "Hi!"
+    assert chat_api.client_left.wait(30), "the first answer's generation was never stopped"
     wait_until(lambda: store.exists(keys.posted(first["id"])), 60, "the first activation's outcome")
     record = json.loads(store.get(keys.record(first["id"])))
     assert record["outcome"] == "silent" and record["error"]["code"] == "superseded"

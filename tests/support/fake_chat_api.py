@@ -24,6 +24,7 @@ in order in `.images` (`ReceivedImage`: the declared type and the decoded bytes)
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import threading
@@ -44,6 +45,7 @@ class _Script:
     text: str
     tool_calls: tuple[dict[str, Any], ...]
     hold: bool = False
+    drip: bool = False
 
 
 class FakeChatApi(QueuedAnswers, LocalFake):
@@ -57,30 +59,37 @@ class FakeChatApi(QueuedAnswers, LocalFake):
         self.images: list[ReceivedImage] = []
         self._queued: list[_Script | Failure] = []
 
-    def script(self, text: str = "", tool_calls: list[dict[str, Any]] | None = None, hold: bool = False) -> None:
+    def script(self, text: str = "", tool_calls: list[dict[str, Any]] | None = None, hold: bool = False,
+               drip: bool = False) -> None:
         """Queue the next answer: `text`, and/or `tool_calls` as `[{"name", "arguments": dict | str}]`.
 
         A string `arguments` is sent as is (to fake a model writing broken JSON). Call ids are `call_<n>`.
         `hold=True` sends the first event, then keep-alive comments until the client hangs up, which sets
-        `.client_left` (how a test sees that closing a stream early closed the HTTP response).
+        `.client_left` (how a test sees that closing a stream early closed the HTTP response). With
+        `drip=True` as well, it sends the text's words instead of comments, one every 50 ms and round again:
+        an answer that streams until it is stopped.
         """
         with self._lock:
-            self._queued.append(_Script(text, tuple(tool_calls or ()), hold))
+            self._queued.append(_Script(text, tuple(tool_calls or ()), hold, drip))
 
     def _serve(self, handler: FakeHandler, request: RecordedRequest) -> None:
         answer = self._answer(request)
         if isinstance(answer, Failure):
             handler.send_json(answer.status, answer.body)
         elif answer.hold:
-            self._send_and_hold(handler, self.events(answer, request.body)[:2])
+            words = [self._event({"content": piece}) for piece in _pieces(answer.text)] if answer.drip else []
+            self._send_and_hold(handler, self.events(answer, request.body)[:2], drip=words)
         else:
             _send_stream(handler, self.events(answer, request.body))
 
-    def _send_and_hold(self, handler: FakeHandler, events: list[dict[str, Any]]) -> None:
+    def _send_and_hold(self, handler: FakeHandler, events: list[dict[str, Any]],
+                       drip: list[dict[str, Any]]) -> None:
         _send_stream(handler, events, end=False)
+        keep_alive = b"e\r\n: keep-alive\n\n\r\n"
+        dripping = itertools.cycle(_sse_chunks(drip)[:len(drip)]) if drip else itertools.repeat(keep_alive)
         try:
-            while not self._stopping.wait(0.05):  # a comment line every 50 ms finds a closed socket
-                handler.wfile.write(b"e\r\n: keep-alive\n\n\r\n")
+            while not self._stopping.wait(0.05):  # a write every 50 ms finds a closed socket
+                handler.wfile.write(next(dripping))
                 handler.wfile.flush()
         except OSError:
             self.client_left.set()
@@ -98,11 +107,13 @@ class FakeChatApi(QueuedAnswers, LocalFake):
                 return self._queued.pop(0)
         return _Script(_last_user_text(request.body), ())
 
+    def _event(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": self.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
     def events(self, answer: _Script, body: dict[str, Any]) -> list[dict[str, Any]]:
         """The stream's JSON events for `answer` (without `[DONE]`)."""
-        def event(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-            return {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": self.model,
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        event = self._event
         events = [event({"role": "assistant", "content": ""})]
         events += [event({"content": piece}) for piece in _pieces(answer.text)]
         for index, call in enumerate(answer.tool_calls):
