@@ -54,3 +54,11 @@ def test_instructions_and_the_newest_message_that_cannot_fit_are_a_typed_error()
     with pytest.raises(PromptTooLong) as raised:
         fit_to_context(messages, n_ctx=2048, max_tokens=200, count_tokens=words)
     assert isinstance(raised.value, InferenceError) and raised.value.code == "prompt_too_long"
+
+
+def test_instructions_after_the_history_stay_and_so_does_the_newest_message_before_them() -> None:
+    messages = [*conversation(history=40, size=50), message("system", 30, "persona")]
+    fitted = fit_to_context(messages, n_ctx=2048, max_tokens=200, count_tokens=words)
+    assert fitted[0] == messages[0] and fitted[-2:] == messages[-2:]
+    assert fitted[1:-2] == messages[len(messages) - len(fitted) + 1:-2]
+    assert cost(fitted) + 200 <= 2048

@@ -73,11 +73,14 @@ async def test_every_persona_answers_in_waves_each_posted_as_ready_and_later_wav
     assert sorted(ctx.posted) == [(0, "ada", "Hi alice!"), (1, "bob", "Ahoy!"), (2, "cy", "Roses are red.")]
     assert reply.outcome == Outcome.REPLIED and reply.text == ""  # the turns carry the words
     ada, bob, cy = ctx.prompts
-    assert ada[0].content.startswith("You are Ada") and "the others: bob, cy" in ada[0].content
-    assert ada[1].role == "assistant" and ada[1].content == "Numbers are fun."  # ada's own earlier message
-    assert bob[1].role == "user" and bob[1].content == "[ada] Numbers are fun."  # bob's history template
+    assert ada[-1].content.startswith("You are Ada") and "the others: bob, cy" in ada[-1].content
+    assert ada[:-1] == bob[:-1] == cy[:-3]  # one opening for all, so a local model reads it once
+    assert ada[0].role == "system" and "ada, bob, cy" in ada[0].content and "You are" not in ada[0].content
+    assert [(m.role, m.content) for m in ada[1:-1]] == [("user", "ada: Numbers are fun."),
+                                                          ("user", "alice: hello everyone")]
     assert not any("Hi alice" in m.content for m in bob)  # same wave: bob does not see ada's answer
-    assert [m.content for m in cy[-2:]] == ["ada: Hi alice!", "bob: Ahoy!"]  # the next wave does
+    assert [m.content for m in cy[-3:-1]] == ["ada: Hi alice!", "bob: Ahoy!"]  # the next wave does
+    assert cy[-1].content.startswith("You are Cy")
     assert any(note.startswith("turn plan:") for note in ctx.notes)
 
 
@@ -134,6 +137,7 @@ def test_own_words_drops_an_echoed_name_and_lines_written_for_others() -> None:
     personas = {p.name: p for p in PERSONAS}
     assert own_words("**Ada**: Hello there.\nbob: Ahoy!", "ada", personas) == "Hello there."
     assert own_words("  Ahoy, ada!  ", "bob", personas) == "Ahoy, ada!"
+    assert own_words("bob: Ahoy!", "ada", personas) == "Ahoy!"  # a head copied from the history's headings
 
 
 async def test_chatter_queues_one_follow_up_per_round_answered_by_the_next_persona() -> None:
@@ -148,8 +152,8 @@ async def test_chatter_queues_one_follow_up_per_round_answered_by_the_next_perso
     chatter = GroupContext(follow, [], ["Bob: a ship!\nada: no", "unused"])
     chatter.group_chatter = 2
     await Group().activate(chatter)
-    assert chatter.posted == [(0, "cy", "Bob: a ship!")]  # cy follows bob; ada's line is not cy's to write
-    assert chatter.prompts[0][-1].content == "bob: Ahoy!"  # bob's words, as cy reads them
+    assert chatter.posted == [(0, "cy", "a ship!")]  # cy follows bob; ada's line is not cy's to write
+    assert chatter.prompts[0][-2].content == "bob: Ahoy!"  # bob's words, as cy reads them
     assert [a.id for a in chatter.followed] == ["20.c1.c2"]
 
     last = GroupContext(chatter.followed[0], [], ["Done."])

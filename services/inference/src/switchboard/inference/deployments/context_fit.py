@@ -2,9 +2,10 @@
 
 llama.cpp refuses a prompt longer than its context outright, and a prompt that fills most of it leaves the
 answer only what remains (an answer cut after a few words). A channel that talks long enough grows its
-history past any fixed window, so before each generation the oldest messages between the system
+history past any fixed window, so before each generation the oldest messages other than the system
 instructions and the newest message are left out until the prompt leaves room for the answer. The system
-messages and the newest message always stay; when those alone do not fit, the request fails with a typed
+messages (wherever they stand: an agent group's persona instructions come last) and the newest other message
+always stay; when those alone do not fit, the request fails with a typed
 `PromptTooLong` rather than an error from deep inside llama.cpp.
 
 Token counts are the contents' tokens plus a per-message allowance for the chat template's markers: a
@@ -32,8 +33,8 @@ def fit_to_context(messages: list[dict[str, str]], n_ctx: int, max_tokens: int,
     total = sum(sizes)
     if total <= budget:
         return messages
-    leading = next((i for i, m in enumerate(messages) if m["role"] != "system"), len(messages))
-    droppable = range(leading, len(messages) - 1)  # oldest first; the newest message always stays
+    history = [i for i, m in enumerate(messages) if m["role"] != "system"]
+    droppable = history[:-1]  # oldest first; the newest message always stays
     dropped = set()
     for index in droppable:
         if total <= budget:

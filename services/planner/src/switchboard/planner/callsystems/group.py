@@ -15,6 +15,13 @@ chatter that waited past `chatter_stale_s` is dropped too (`stale`); both end si
 
 Answers to a slash command or an operator's replay come back as one message, since those are answered
 in one place.
+
+Every persona's prompt opens the same way: a scene that names the group, then the channel's history and the
+message, each headed by who wrote it; the persona's own instructions come last. A local model reads a
+prompt's shared opening once (llama.cpp keeps the longest common prefix of the previous prompt), so the
+second and third personas read only their instructions and the earlier answers, not the whole history
+again. The price: the history reads the same for every persona (one template, no persona sees its own
+earlier words as its own), and a persona's `history_template` does not apply in a group.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from datetime import date
 
 from switchboard.core.errors import FirstResponseBudgetExceeded, InferenceError, Stale, Superseded
 from switchboard.core.lanes import CHAT_ROLE
-from switchboard.core.plugins import CallContext, Callsystem, Persona
+from switchboard.core.plugins import DEFAULT_HISTORY_TEMPLATE, CallContext, Callsystem, Persona
 from switchboard.core.wire import Activation, ChatMessage, HistoryMessage, LaneStats, Outcome, Reply, Trigger, TurnPlan
 from switchboard.planner.callsystems.legacy import Legacy, current_time
 from switchboard.planner.callsystems.turn_plan import Budgets, plan_turns
@@ -35,13 +42,15 @@ from switchboard.planner.callsystems.turn_plan import Budgets, plan_turns
 LANE_TRUSTED_FOR_S = 60.0
 # Until the inference service reports its chat lane: one generation at a time, at a slow CPU's pace.
 UNMEASURED_LANE = LaneStats(lane="local:chat", local=True, capacity=1, time_to_first_token_s=1.0, tokens_per_s=20.0)
+GROUP_SCENE = ("A Discord channel where people talk with a group of personas: {names}. The conversation so far "
+               "follows, each message headed by who wrote it.")
 GROUP_RULES = ("You are {name}, one of several personas in this Discord channel (the others: {others}). "
                "Answer as {name} only, in one short message; do not write the others' lines.")
 
 
 class Group(Callsystem):
     package_id = "cs.switchboard.group"
-    version = "1.0.0"
+    version = "1.1.0"
     release_date = date(2026, 11, 21)
     capabilities = frozenset({"text"})
     tools = frozenset({"clock"})
@@ -138,9 +147,14 @@ class Batch:
             await self.ctx.post(text, speaker=persona.name, turn=self.plan.speakers.index(persona.name))
 
     def prompt(self, persona: Persona, earlier: list[tuple[str, str]]) -> list[ChatMessage]:
+        """The shared opening (scene, history, the message, the earlier waves' answers), then `persona`'s
+        instructions."""
         others = ", ".join(name for name in self.personas if name != persona.name) or "none"
         rules = GROUP_RULES.replace("{name}", persona.name).replace("{others}", others)
-        system = f"{persona.system_prompt(time=self.now, others=others)}\n\n{rules}"
+        instructions = f"{persona.system_prompt(time=self.now, others=others)}\n\n{rules}"
+        return [*self.shared_opening(earlier), ChatMessage(role="system", content=instructions)]
+
+    def shared_opening(self, earlier: list[tuple[str, str]]) -> list[ChatMessage]:
         activation = self.ctx.activation
         trigger = HistoryMessage(message_id=activation.message_id, author_id=activation.author_id,
                                  author_name=activation.author_name, content=activation.content,
@@ -154,12 +168,22 @@ class Batch:
         window += [HistoryMessage(message_id=f"{activation.id}.{name}", author_id="", author_name=name, from_self=True,
                                   speaker=name, content=text, created_at=activation.accepted_at)
                    for name, text in earlier]
-        return [ChatMessage(role="system", content=system), *(persona.turn(message) for message in window)]
+        scene = GROUP_SCENE.replace("{names}", ", ".join(self.personas))
+        return [ChatMessage(role="system", content=scene), *(heard(message) for message in window)]
+
+
+def heard(message: HistoryMessage) -> ChatMessage:
+    """A message as every persona of the group reads it: who wrote it, then what they wrote."""
+    author = message.speaker or message.author_name
+    return ChatMessage(role="user", content=DEFAULT_HISTORY_TEMPLATE.replace("{author}", author)
+                       .replace("{content}", message.content))
 
 
 def own_words(text: str, name: str, personas: dict[str, Persona]) -> str:
-    """The persona's answer without an echoed `Name:` head, and cut where it starts writing another's line."""
-    text = re.sub(rf"^\s*\**{re.escape(name)}\**\s*:\s*", "", text.strip(), flags=re.IGNORECASE)
+    """The persona's answer without a `Name:` head (its own, or another persona's that a small model copies
+    from the history's headings), and cut where it starts writing another's line."""
+    names = "|".join(re.escape(persona) for persona in {name, *personas})
+    text = re.sub(rf"^\s*\**(?:{names})\**\s*:\s*", "", text.strip(), flags=re.IGNORECASE)
     others = [re.escape(other) for other in personas if other != name]
     if others:
         text = re.split(rf"\n\s*\**(?:{'|'.join(others)})\**\s*:", text, maxsplit=1, flags=re.IGNORECASE)[0]
