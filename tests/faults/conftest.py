@@ -20,9 +20,12 @@ from tests.support.backend import FAST_TAKEOVER
 FULL = os.environ.get("SWITCHBOARD_FAULT_SCALE") == "full"
 UNLIMITED = json.dumps({"capacity": 100_000, "per_seconds": 1})
 # Short limits, so a task lost with its worker comes back in seconds (visibility = limit + margin = 15 s).
+# A task no worker started in 20 s (past kombu's restore of a dead worker's tasks) is sent again.
 STEP_TIMEOUT_S = 60
+STEP_RESEND_AFTER_S = 20
 LIMITS = {"SWITCHBOARD_TASK_TIME_LIMIT_S": "10", "SWITCHBOARD_VISIBILITY_MARGIN_S": "5",
-          "SWITCHBOARD_STEP_TIMEOUT_S": str(STEP_TIMEOUT_S)}
+          "SWITCHBOARD_STEP_TIMEOUT_S": str(STEP_TIMEOUT_S),
+          "SWITCHBOARD_STEP_RESEND_AFTER_S": str(STEP_RESEND_AFTER_S)}
 # The inference service keeps each model call's own timeout under the task's time limit.
 INFERENCE_LIMITS = {f"SWITCHBOARD_{role}_TIMEOUT_S": "4" for role in ("CHAT", "VISION", "EMBED", "IMAGE")}
 GRACE_S = STEP_TIMEOUT_S + 30  # the chart's terminationGracePeriodSeconds: the longer of limit and timeout, + 30 s

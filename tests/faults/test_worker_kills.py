@@ -4,9 +4,10 @@ every message gets exactly one answer (fault 2: 3 kills of each in 200 activatio
 A task a dead worker held is unacknowledged; kombu gives it back to the queue once it has been invisible for
 the visibility timeout, and the restarted worker runs it (the journal makes a rerun of a step that had
 finished a no-op). Kombu has one window where a kill loses a task outright: after `BRPOP` took it off the
-queue and before it was written to the unacknowledged set. The planner's step timeout bounds that case: the
-activation ends with one typed error notice (`step_timeout`) instead of an answer. So the last answer comes
-within the step timeout of the last kill, and the test reports how many error notices it met.
+queue and before it was written to the unacknowledged set. The planner covers that case: a step no worker
+has started after `STEP_RESEND_AFTER_S` is sent again (a copy of a task that did arrive is skipped). So every
+message gets an answer, not an error notice, and the last answer comes within the resend window (plus a
+restart) of the last kill.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import redis
 
 from switchboard.devstack.stack import Stack
 from switchboard.emulator.client import EmulatorClient
-from tests.faults.conftest import STEP_TIMEOUT_S, scaled
+from tests.faults.conftest import STEP_RESEND_AFTER_S, scaled
 from tests.support.ledger import Ledger
 
 ACTIVATIONS = scaled(200, minimum=30)
@@ -43,11 +44,11 @@ def test_workers_killed_under_load_lose_and_double_nothing(stack: Stack, emulato
         time.sleep(0.02)
     assert not victims, "the load ended before every kill"
 
-    settled = ledger.settle(timeout_s=STEP_TIMEOUT_S + RECOVERY_MARGIN_S + 120)
+    settled = ledger.settle(timeout_s=STEP_RESEND_AFTER_S + RECOVERY_MARGIN_S + 120)
     recovered_in = time.monotonic() - last_kill
     print(f"worker kills: {KILLS} tools + {KILLS} inference; last answer {recovered_in:.1f} s after the last kill; "
           f"{settled}")
     assert settled.exactly_once, settled
-    assert recovered_in < STEP_TIMEOUT_S + RECOVERY_MARGIN_S, recovered_in
-    assert all("step_timeout" in notice for notice in settled.error_notices.values()), settled.error_notices
+    assert recovered_in < STEP_RESEND_AFTER_S + RECOVERY_MARGIN_S, recovered_in
+    assert not settled.error_notices, settled.error_notices  # a lost task is sent again: an answer, not an error
     assert client.llen("sb.tools") == 0 and client.llen("sb.inference") == 0

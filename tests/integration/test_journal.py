@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import redis
 import redis.asyncio as aioredis
 
+from switchboard.core import keys
 from switchboard.core.journal import Journal, SyncJournal
-from switchboard.core.wire import InferenceResult, StepResult
+from switchboard.core.metrics import Metrics
+from switchboard.core.steps import execute_step
+from switchboard.core.wire import InferenceResult, StepRequest, StepResult, ToolCall, ToolResult
 from switchboard.planner.waiter import StepWaiter
 
 
@@ -56,3 +60,23 @@ async def test_waiter_wakes_on_record_and_falls_back_to_polling(redis_url: str) 
         listener.cancel()
         await waiter.close()
         await client.aclose()
+
+
+def test_a_copy_of_a_step_that_another_delivery_runs_is_skipped(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    journal, metrics, ran = SyncJournal(client, run_lease_s=1), Metrics(), []
+    request = StepRequest(activation_id="a3", step="tool:clock:0", reply_to="sb:wake:test",
+                          payload=ToolCall(name="clock", arguments={}))
+
+    def handler(req: StepRequest) -> ToolResult:
+        ran.append(req.task_id)
+        return ToolResult(name="clock", output={"iso": "now"})
+
+    assert journal.claim_run("a3", "tool:clock:0", "elsewhere") == 1  # another delivery is running it
+    assert execute_step(request.to_json(), handler, journal, metrics, "tool") is None
+    assert ran == [] and client.hget(keys.attempts("a3"), "tool:clock:0") == "1"  # not counted as a delivery
+    time.sleep(1.1)  # that delivery's worker died: its claim lapses, and the next delivery runs the step
+    done = execute_step(request.to_json(), handler, journal, metrics, "tool")
+    assert done is not None and done.attempt == 2 and ran == [request.task_id]
+    assert not client.exists(keys.step_run("a3", "tool:clock:0"))  # recording the result ends the claim
+    assert execute_step(request.to_json(), handler, journal, metrics, "tool") == done and len(ran) == 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
 
 import pytest
 import redis
@@ -11,10 +13,11 @@ import redis.asyncio as aioredis
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
 
+from switchboard.core import keys
 from switchboard.core.activation_queue import ActivationQueue
 from switchboard.core.blobs import BlobStore
 from switchboard.core.celery_app import make_celery
-from switchboard.core.errors import InvalidToolArguments, ToolNotAllowed
+from switchboard.core.errors import InvalidToolArguments, StepTimeout, ToolNotAllowed
 from switchboard.core.history import ChannelHistory
 from switchboard.core.journal import Journal, SyncJournal
 from switchboard.core.lanes import LaneBoard
@@ -23,7 +26,7 @@ from switchboard.core.metrics import Metrics
 from switchboard.core.plugins import Persona
 from switchboard.core.settings import ServiceSettings
 from switchboard.core.tool_catalog import ToolCatalog
-from switchboard.core.wire import Activation, ModelToolCall, Trigger
+from switchboard.core.wire import Activation, ModelToolCall, StepRequest, Trigger
 from switchboard.planner.callsystems.integrations import run_tool_call
 from switchboard.planner.context import ContextServices, StepContext, Supersession
 from switchboard.planner.dispatch import StepDispatcher
@@ -66,8 +69,10 @@ async def context(redis_url: str, celery_app: Celery):
                                memory=MemoryStore(client), tools=ToolCatalog(client),
                                replies=ReplyWriter(client, 60), lanes=LaneBoard(client),
                                queue=ActivationQueue(client, 60), turns=ChannelTurns(client, 60))
-    yield lambda allowed=frozenset({"calculator", "clock"}): StepContext(
-        ACTIVATION, Persona("p", "be brief"), services, allowed)
+    def make(allowed: frozenset[str] = frozenset({"calculator", "clock"}), **changes: Any) -> StepContext:
+        return StepContext(ACTIVATION, Persona("p", "be brief"), replace(services, **changes), allowed)
+
+    yield make
     listener.cancel()
     await waiter.close()
     await client.aclose()
@@ -130,3 +135,44 @@ async def test_a_tool_call_the_channel_does_not_allow_is_an_error_the_model_read
     assert message.role == "tool" and message.tool_call_id == "c1" and images == ()
     assert json.loads(message.content)["error"] == "tool_not_allowed"
     assert client.llen("sb.tools") == 0  # refused in the planner: no task was ever queued
+
+
+class LosingDispatcher(StepDispatcher):
+    """Loses the first `lose` tasks it is asked to send, as a worker killed while taking them off the queue
+    would (kombu's window between `BRPOP` and noting the message unacknowledged)."""
+
+    def __init__(self, app: Celery, lose: int) -> None:
+        super().__init__(app)
+        self.lose, self.sent = lose, 0
+
+    async def send(self, request: StepRequest) -> None:
+        self.sent += 1
+        if self.sent > self.lose:
+            await super().send(request)
+
+
+async def test_a_task_lost_before_any_worker_started_it_is_sent_again(context, celery_app: Celery) -> None:
+    dispatcher = LosingDispatcher(celery_app, lose=1)
+    ctx = context(dispatcher=dispatcher, step_resend_after_s=0.3)
+    assert (await ctx.tool("calculator", {"expression": "6*7"}))["value"] == 42
+    (timing,) = ctx.timings
+    assert dispatcher.sent == 2 and timing.attempt == 1  # one copy lost, the other ran once
+
+
+async def test_a_started_step_is_not_sent_again_and_times_out_in_the_end(context, celery_app: Celery,
+                                                                          redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client.hset(keys.attempts(ACTIVATION.id), "tool:calculator:0", 1)  # a worker took it and is still at it
+    dispatcher = LosingDispatcher(celery_app, lose=10)
+    with pytest.raises(StepTimeout, match=r"after 1\.5 s"):
+        await context(dispatcher=dispatcher, step_resend_after_s=0.3, step_timeout_s=1.5).tool(
+            "calculator", {"expression": "1+1"})
+    assert dispatcher.sent == 1
+
+
+async def test_copies_sent_again_are_bounded(context, celery_app: Celery) -> None:
+    dispatcher = LosingDispatcher(celery_app, lose=10)
+    with pytest.raises(StepTimeout):
+        await context(dispatcher=dispatcher, step_resend_after_s=0.2, step_timeout_s=1.5).tool(
+            "calculator", {"expression": "1+1"})
+    assert dispatcher.sent == 3  # the task and two copies

@@ -36,8 +36,8 @@ def main() -> None:
     client = connect_sync(settings)
     tools = ToolRegistry((*builtin_tools(client), CRASH), (*settings.enabled_tools, "crash"), LaneSlots(client))
     app = make_celery(settings, "switchboard-tools-crashing")
-    register_tool_task(app, tools, SyncJournal(client, settings.record_retention_s, settings.step_max_deliveries),
-                       metrics)
+    journal = SyncJournal(client, settings.record_retention_s, settings.step_max_deliveries, settings.task_time_limit_s)
+    register_tool_task(app, tools, journal, metrics)
     run_worker(app, Queue.TOOLS.value, settings.concurrency, "tools", settings.log_level)
 
 

@@ -60,6 +60,11 @@ def attempts(activation_id: str) -> str:
     return f"{PREFIX}:attempts:{activation_id}"
 
 
+def step_run(activation_id: str, step: str) -> str:
+    """Held (with a lease) while a delivery of the step's task runs it: another copy of the task skips it."""
+    return f"{PREFIX}:step-run:{activation_id}:{step}"
+
+
 def wake(planner_id: str) -> str:
     """Pub/sub channel a planner listens on for 'a step you wait for was recorded'."""
     return f"{PREFIX}:wake:{planner_id}"

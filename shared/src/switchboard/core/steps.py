@@ -1,8 +1,9 @@
 """The worker side of a journaled step, shared by the tools and inference workers.
 
 A worker receives a `StepRequest`, skips it when the journal already holds a result (a redelivered
-task), runs it otherwise, and records the outcome (output or typed error) with first-writer-wins plus a
-wake-up to the planner that waits for it. A failure becomes a recorded result, never a lost step.
+task) or another delivery is running it now (a copy the planner sent again, see `journal`), runs it
+otherwise, and records the outcome (output or typed error) with first-writer-wins plus a wake-up to the
+planner that waits for it. A failure becomes a recorded result, never a lost step.
 
 The result also says which delivery of the task ran it (`attempt`, counted in Redis, so a task run again
 after its worker died says 2). A task delivered more than `journal.max_deliveries` times is poison (it
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +32,7 @@ from switchboard.core.wire import ErrorInfo, StepOutput, StepRequest, StepResult
 log = logging.getLogger(__name__)
 
 StepHandler = Callable[[StepRequest], StepOutput]
+RUNNER = f"{socket.gethostname()}:{os.getpid()}"  # with the thread: who holds a step's run claim
 
 
 @dataclass
@@ -46,14 +50,20 @@ def mark_lane(lane: str) -> None:
         marks.lane = lane
 
 
-def execute_step(raw: str, handler: StepHandler, journal: SyncJournal, metrics: Metrics, hop: str) -> StepResult:
-    """Run one step request (JSON) through `handler` and record its result; returns what is recorded."""
+def execute_step(raw: str, handler: StepHandler, journal: SyncJournal, metrics: Metrics,
+                 hop: str) -> StepResult | None:
+    """Run one step request (JSON) through `handler` and record its result; returns what is recorded, or None
+    when another delivery is running the step."""
     request = StepRequest.from_json(raw)
     recorded = journal.get(request.activation_id, request.step)
     if recorded is not None:
         metrics.steps.labels(kind=hop, result="already_recorded").inc()
         return recorded
-    attempt = journal.count_attempt(request.activation_id, request.step)
+    attempt = journal.claim_run(request.activation_id, request.step, f"{RUNNER}:{threading.get_ident()}")
+    if attempt is None:
+        log.info("step %s is being run by another delivery; this copy is skipped", request.task_id)
+        metrics.steps.labels(kind=hop, result="already_running").inc()
+        return None
     if attempt > journal.max_deliveries:
         return _dead_letter(raw, request, journal, metrics, hop, attempt)
     started = time.time()

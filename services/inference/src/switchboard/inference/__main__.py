@@ -59,7 +59,8 @@ def main() -> None:
             vision=build_vision_recognizer(settings, host, metrics, chat=chat),
             embedder=build_embedder(settings, host, metrics), lane=lane, admission=admission)
         app = make_celery(settings, "switchboard-inference")
-        journal = SyncJournal(client, settings.record_retention_s, settings.step_max_deliveries)
+        journal = SyncJournal(client, settings.record_retention_s, settings.step_max_deliveries,
+                              settings.task_time_limit_s)
         register_inference_task(app, bridge, journal, metrics)
         run_worker(app, Queue.INFERENCE.value, settings.bridge_concurrency, "inference", settings.log_level)
     if provider is not None:

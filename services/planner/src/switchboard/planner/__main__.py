@@ -55,6 +55,7 @@ def build_services(settings: PlannerSettings, client: aioredis.Redis, metrics: M
         history=ChannelHistory(client, settings.history_window),
         metrics=metrics,
         step_timeout_s=settings.step_timeout_s,
+        step_resend_after_s=settings.step_resend_after_s,
         supersession=Supersession(client),
         blobs=BlobStore(blob_client or connect_async(settings, decode_responses=False),
                         settings.record_retention_s),

@@ -9,6 +9,8 @@ Celery task with id `<activation>:<step>`) and its result is journaled first-wri
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import logging
 import time
 from collections import Counter
@@ -21,7 +23,7 @@ import redis.asyncio as aioredis
 from switchboard.core import keys
 from switchboard.core.activation_queue import ActivationQueue
 from switchboard.core.blobs import BlobStore
-from switchboard.core.errors import Superseded, SwitchboardError, ToolNotAllowed
+from switchboard.core.errors import StepTimeout, Superseded, SwitchboardError, ToolNotAllowed
 from switchboard.core.history import ChannelHistory
 from switchboard.core.journal import Journal
 from switchboard.core.lanes import LaneBoard
@@ -68,6 +70,7 @@ from switchboard.planner.turns import ChannelTurns
 from switchboard.planner.waiter import StepWaiter
 
 T = TypeVar("T")
+MAX_RESENDS = 2  # copies of one step's task the planner sends when no worker starts it
 log = logging.getLogger("switchboard.callsystem")
 
 
@@ -101,6 +104,7 @@ class ContextServices:
     lanes: LaneBoard
     queue: ActivationQueue
     turns: ChannelTurns
+    step_resend_after_s: float = 30.0  # see `StepContext._send_and_wait`
 
 
 class StepContext:
@@ -300,9 +304,30 @@ class StepContext:
             request = StepRequest(activation_id=self.activation.id, step=step,
                                   reply_to=self._services.waiter.channel,
                                   payload=payload() if callable(payload) else payload)
-            await self._services.dispatcher.send(request)
-            result = await self._services.waiter.wait(self.activation.id, step, self._services.step_timeout_s)
-            return self._finish(result, from_journal=False)
+            return self._finish(await self._send_and_wait(request), from_journal=False)
+
+    async def _send_and_wait(self, request: StepRequest) -> StepResult:
+        """Send the step's task and wait for its result; send it again while no worker has started it.
+
+        A copy is sent at most `MAX_RESENDS` times, each after `step_resend_after_s` with no delivery begun:
+        a task can vanish with a worker killed between taking it and noting it unacknowledged, and nothing
+        but the sender knows it was ever sent. A copy of a task that did arrive is skipped by the workers.
+        """
+        services, loop = self._services, asyncio.get_running_loop()
+        deadline = loop.time() + services.step_timeout_s
+        await services.dispatcher.send(request)
+        for resends in itertools.count():
+            window = min(services.step_resend_after_s, deadline - loop.time())
+            with contextlib.suppress(StepTimeout):
+                return await services.waiter.wait(request.activation_id, request.step, max(0.0, window))
+            if loop.time() >= deadline:
+                raise StepTimeout(f"step {request.step} of {request.activation_id} not done after "
+                                  f"{services.step_timeout_s:g} s")
+            if resends < MAX_RESENDS and not await services.journal.started(request.activation_id, request.step):
+                self.log.warning("step %s not started after %g s; sending it again", request.step, window)
+                services.metrics.steps.labels(kind=request.step.split(":", 1)[0], result="resent").inc()
+                await services.dispatcher.send(request)
+        raise AssertionError("unreachable")
 
     async def _refuse_unless(self, step: str, check: Callable[[], Awaitable[None]]) -> None:
         """Run `check`; a refusal is journaled like any result (a replay sees the same refusal), then raised."""

@@ -29,3 +29,6 @@ class PlannerSettings(ServiceSettings):
     retention_interval_s: float = Field(default=300.0, gt=0)
     read_block_ms: int = Field(default=1000, ge=1)
     wake_poll_s: float = Field(default=0.5, gt=0)
+    # A step's task that no worker has started after this long is sent again (the first copy may have been
+    # lost with a worker killed as it took it); copies are harmless, a worker skips a step run elsewhere.
+    step_resend_after_s: float = Field(default=30.0, gt=0)

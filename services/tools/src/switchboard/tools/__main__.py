@@ -28,7 +28,8 @@ def main() -> None:
     client = connect_sync(settings)
     tools = ToolRegistry(builtin_tools(client, settings.sleep_ttl_s), settings.enabled_tools, LaneSlots(client))
     tools.publish(client)
-    journal = SyncJournal(client, settings.record_retention_s, settings.step_max_deliveries)
+    journal = SyncJournal(client, settings.record_retention_s, settings.step_max_deliveries,
+                          settings.task_time_limit_s)
     register_tool_task(app, tools, journal, metrics)
     run_worker(app, Queue.TOOLS.value, settings.concurrency, "tools", settings.log_level)
 
