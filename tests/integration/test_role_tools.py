@@ -74,7 +74,8 @@ async def context(redis_url: str, workers: Celery) -> AsyncIterator[MakeContext]
                 metrics=Metrics(), step_timeout_s=20, supersession=Supersession(client), blobs=BlobStore(client, 60),
                 memory=MemoryStore(client), tools=ToolCatalog(client))
     # Services for other features (agent groups' posting, lanes, ...) are never reached by tool calls.
-    services = ContextServices(**{f.name: used.get(f.name) for f in dataclasses.fields(ContextServices)})
+    services = ContextServices(**{f.name: used.get(f.name) for f in dataclasses.fields(ContextServices)
+                                  if f.default is dataclasses.MISSING})
 
     def make(allowed: frozenset[str], *attachments: AttachmentRef, guild_id: str | None = "g1") -> StepContext:
         activation_id = str(next(_ids))

@@ -228,7 +228,8 @@ def planner_side(redis_server: RedisServer, client: redis.Redis,
         used = dict(journal=journal, waiter=waiter, dispatcher=StepDispatcher(app), metrics=Metrics(),
                     step_timeout_s=2.0, supersession=Supersession(async_client), tools=ToolCatalog(async_client))
         # Nothing but the tool path is reached: the other services are left out.
-        services = ContextServices(**{f.name: used.get(f.name) for f in dataclasses.fields(ContextServices)})
+        services = ContextServices(**{f.name: used.get(f.name) for f in dataclasses.fields(ContextServices)
+                                      if f.default is dataclasses.MISSING})
         yield runner, services
         runner.run(waiter.close())
         runner.run(async_client.aclose())

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import time
 from collections import Counter
@@ -316,7 +315,8 @@ class StepContext:
         services, loop = self._services, asyncio.get_running_loop()
         deadline = loop.time() + services.step_timeout_s
         await services.dispatcher.send(request)
-        for resends in itertools.count():
+        resends = 0
+        while True:
             window = min(services.step_resend_after_s, deadline - loop.time())
             with contextlib.suppress(StepTimeout):
                 return await services.waiter.wait(request.activation_id, request.step, max(0.0, window))
@@ -327,7 +327,7 @@ class StepContext:
                 self.log.warning("step %s not started after %g s; sending it again", request.step, window)
                 services.metrics.steps.labels(kind=request.step.split(":", 1)[0], result="resent").inc()
                 await services.dispatcher.send(request)
-        raise AssertionError("unreachable")
+                resends += 1
 
     async def _refuse_unless(self, step: str, check: Callable[[], Awaitable[None]]) -> None:
         """Run `check`; a refusal is journaled like any result (a replay sees the same refusal), then raised."""
