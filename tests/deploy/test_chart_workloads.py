@@ -53,7 +53,7 @@ def test_no_pod_mounts_an_api_token_except_the_ray_autoscaler(values: dict) -> N
 
 @pytest.mark.parametrize("limit, step", [(120, 150), (600, 300)])
 def test_pods_may_finish_the_longest_step_before_they_are_killed(limit: int, step: int) -> None:
-    docs = render({"tasks": {"timeLimitSeconds": limit, "stepTimeoutSeconds": step},
+    docs = render({"tasks": {"timeLimitSeconds": limit, "stepTimeoutSeconds": step, "stepResendAfterSeconds": 45},
                    "inference": {"mode": "rayCluster", "roles": {"chat": {"numGpus": 1}}}})
     for name, spec in pod_specs(docs):
         if "redis" in name or "test" in name:
@@ -62,6 +62,7 @@ def test_pods_may_finish_the_longest_step_before_they_are_killed(limit: int, ste
     planner = env_of(container(find(docs, "Deployment", name_of("planner"))))
     assert planner["SWITCHBOARD_TASK_TIME_LIMIT_S"]["value"] == str(limit)
     assert planner["SWITCHBOARD_STEP_TIMEOUT_S"]["value"] == str(step)
+    assert planner["SWITCHBOARD_STEP_RESEND_AFTER_S"]["value"] == "45"
 
 
 @pytest.mark.parametrize("values", ALL_VARIANTS, ids=["defaults", *(p.stem for p in CI_VALUES)])

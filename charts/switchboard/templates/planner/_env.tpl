@@ -7,4 +7,6 @@
   value: {{ $values.defaultCallsystem | quote }}
 - name: SWITCHBOARD_MAX_CONCURRENT_ACTIVATIONS
   value: {{ $values.maxConcurrentActivations | quote }}
+- name: SWITCHBOARD_STEP_RESEND_AFTER_S
+  value: {{ .Values.tasks.stepResendAfterSeconds | quote }}
 {{- end -}}
