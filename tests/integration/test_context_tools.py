@@ -8,8 +8,8 @@ import pytest
 import redis
 
 from switchboard.core import keys
-from switchboard.core.errors import InvalidToolArguments, ToolError
-from switchboard.core.memory import MemoryStore
+from switchboard.core.errors import InvalidToolArguments, LimitReached, ToolError
+from switchboard.core.memory import MemoryLimits, MemoryStore
 from switchboard.core.redis_client import connect_async
 from switchboard.core.settings import ServiceSettings
 from switchboard.core.wire import HistoryMessage, ToolCallContext
@@ -32,7 +32,20 @@ def test_memory_is_per_user_and_shared_with_the_callsystem_api(tools: ToolRegist
     assert tools.call("recall", {"key": "favourite colour"}, ALICE)["value"] == "teal"
     assert tools.call("recall", {"key": "favourite colour"}, BOB)["value"] is None
     store = MemoryStore(connect_async(ServiceSettings(redis_url=redis_url)))
-    assert asyncio.run(store.get("user", "alice", "favourite colour")) == "teal"
+    assert asyncio.run(store.get("g", "user", "alice", "favourite colour")) == "teal"
+    elsewhere = ALICE.model_copy(update={"guild_id": "another-guild"})  # the same user in another server
+    assert tools.call("recall", {"key": "favourite colour"}, elsewhere)["value"] is None
+
+
+def test_remembering_past_the_cap_is_a_typed_refusal_the_model_reads(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    tools = ToolRegistry(builtin_tools(client, memory_limits=MemoryLimits(max_fields=2, ttl_s=60)),
+                         enabled=("remember",))
+    for key in ("a", "b"):
+        tools.call("remember", {"key": key, "value": "v"}, ALICE)
+    with pytest.raises(LimitReached, match="2 notes are kept at most"):
+        tools.call("remember", {"key": "c", "value": "v"}, ALICE)
+    assert client.hlen(keys.memory("g", "user", "alice")) == 2 and client.ttl(keys.memory("g", "user", "alice")) <= 60
 
 
 def test_memory_tools_need_to_know_who_is_asking(tools: ToolRegistry) -> None:

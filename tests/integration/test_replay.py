@@ -30,6 +30,7 @@ from celery.signals import task_received
 
 from switchboard.core import keys
 from switchboard.core.activation_queue import ActivationQueue
+from switchboard.core.audit import AuditLog
 from switchboard.core.blobs import BlobStore
 from switchboard.core.celery_app import make_celery
 from switchboard.core.config import ConfigPatch, ConfigStore
@@ -65,7 +66,6 @@ from switchboard.planner.callsystems.integrations import Integrations
 from switchboard.planner.callsystems.legacy import Legacy
 from switchboard.planner.outcomes import user_text
 from switchboard.planner.replay import RecordStore, Replayer, Selection, Verdict, engine
-from switchboard.planner.replay.audit import AuditLog
 from switchboard.planner.replay.build import build_replayer
 from switchboard.planner.replies import ReplyWriter
 from switchboard.planner.settings import PlannerSettings

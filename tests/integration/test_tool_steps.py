@@ -176,3 +176,21 @@ async def test_copies_sent_again_are_bounded(context, celery_app: Celery) -> Non
         await context(dispatcher=dispatcher, step_resend_after_s=0.2, step_timeout_s=1.5).tool(
             "calculator", {"expression": "1+1"})
     assert dispatcher.sent == 3  # the task and two copies
+
+
+async def test_a_model_round_runs_at_most_the_callsystems_fanout_and_journals_the_rest_refused(
+        context, redis_url: str) -> None:
+    """One injected message asking for 50 calls in a round: 4 (the default cap) run, 46 are refused, typed."""
+    ctx = context()
+    calls = [ModelToolCall(id=f"call_{n}", name="calculator", arguments={"expression": f"{n}+1"}) for n in range(50)]
+    outputs = await ctx.gather(*(run_tool_call(ctx, call) for call in calls))
+
+    results = [json.loads(message.content) for message, _ in outputs]
+    assert [r["value"] for r in results[:4]] == [1, 2, 3, 4]  # the first four, in the order the model asked
+    assert all(r["error"] == "tool_fanout_exceeded" for r in results[4:]) and len(results[4:]) == 46
+    journal = SyncJournal(redis.Redis.from_url(redis_url, decode_responses=True))
+    refused = journal.get(ACTIVATION.id, "tool:calculator:49")
+    assert refused is not None and refused.error is not None and refused.error.code == "tool_fanout_exceeded"
+    assert refused.worker == "planner"  # refused before any task existed
+    assert redis.Redis.from_url(redis_url).llen(keys.Queue.TOOLS.value) == 0
+

@@ -220,7 +220,7 @@ def test_injections_never_get_a_disallowed_tool_task(answered: list[Activation],
     assert log.tools["clock"] == len(INJECTIONS)  # every prompt reads the time
     store = redis.Redis.from_url(redis_url)
     assert store.llen(Queue.TOOLS.value) == store.llen(Queue.INFERENCE.value) == 0
-    assert not store.exists(keys.memory("user", ATTACKER), keys.memory("user", "someone-else"))
+    assert not store.keys(keys.memory_pattern("*"))  # nobody's memory, in any guild
     assert not store.keys(keys.asleep("*"))
 
 

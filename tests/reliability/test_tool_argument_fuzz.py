@@ -203,7 +203,7 @@ def test_a_worker_records_bad_calls_as_typed_step_errors_and_runs_nothing(
 
 def test_side_effects_of_refused_calls_never_happen(worker: tuple[Celery, Counter[str]], client: redis.Redis) -> None:
     """The tools that write (memory, sleep) wrote nothing for any refused call above, and a good call still runs."""
-    assert not client.exists(keys.memory("user", WORKER_CONTEXT.user_id), keys.asleep(WORKER_CONTEXT.channel_id))
+    assert not client.keys(keys.memory_pattern("*")) and not client.exists(keys.asleep(WORKER_CONTEXT.channel_id))
     app, runs = worker
     step = send_tool_step(app, ToolCall(name="calculator", arguments={"expression": "6*7"}, context=WORKER_CONTEXT))
     result = wait_until(lambda: SyncJournal(client).get(step.activation_id, step.step), 20, "a good call")

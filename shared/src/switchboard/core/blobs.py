@@ -1,7 +1,8 @@
 """Content-addressed blobs: large payloads (files, images) stored once under `sb:blob:<sha256>`.
 
 Messages carry a `BlobRef`, never the bytes. Storing is `SET NX`, so a blob already present (the same
-image posted twice, a retried upload) is not written again.
+image posted twice, a retried upload) is not written again; but its TTL is renewed, so a blob stored long ago
+and posted again cannot expire in the middle of the activation that uses it now.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ class BlobStore:
 
     async def put(self, data: bytes, content_type: str) -> BlobRef:
         digest = hashlib.sha256(data).hexdigest()
-        await self._redis.set(keys.blob(digest), data, nx=True, ex=self._retention_s)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(keys.blob(digest), data, nx=True, ex=self._retention_s)
+            pipe.expire(keys.blob(digest), self._retention_s)
+            await pipe.execute()
         return BlobRef(sha256=digest, size=len(data), content_type=content_type)
 
     async def get(self, sha256: str) -> bytes | None:
@@ -46,7 +50,7 @@ def _verified(data: bytes | None, sha256: str) -> bytes | None:
 
 
 class SyncBlobStore:
-    """`BlobStore` for sync code (Celery threads): the same keys, `SET NX`, retention and checks.
+    """`BlobStore` for sync code (Celery threads): the same keys, `SET NX`, renewed retention and checks.
 
     The client must not decode responses (`connect_sync(..., decode_responses=False)`).
     """
@@ -58,7 +62,10 @@ class SyncBlobStore:
     def put(self, data: bytes) -> str:
         """Store `data` (once); returns its sha256, the blob's address."""
         digest = hashlib.sha256(data).hexdigest()
-        self._redis.set(keys.blob(digest), data, nx=True, ex=self._retention_s)
+        with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(keys.blob(digest), data, nx=True, ex=self._retention_s)
+            pipe.expire(keys.blob(digest), self._retention_s)
+            pipe.execute()
         return digest
 
     def get(self, sha256: str) -> bytes | None:

@@ -30,6 +30,13 @@ class ConfigError(SwitchboardError):
     code = "config_error"
 
 
+class LimitReached(ConfigError):
+    """A tenant's stored things reached their cap (personas of a guild, a user's memory fields); the message
+    names the limit. Nothing was written."""
+
+    code = "limit_reached"
+
+
 class DeadLettered(SwitchboardError):
     """An activation was delivered to planners too many times without finishing; it is in the dead-letter stream."""
 
@@ -129,6 +136,12 @@ class ToolNotAllowed(ToolError):
     """The callsystem or the guild does not allow this tool (tools are denied unless allowed)."""
 
     code = "tool_not_allowed"
+
+
+class ToolFanoutExceeded(ToolError):
+    """A model asked for more tool calls in one round than the callsystem allows; the extra calls were refused."""
+
+    code = "tool_fanout_exceeded"
 
 
 class InvalidToolArguments(ToolError):

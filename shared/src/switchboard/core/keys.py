@@ -108,6 +108,17 @@ def record(activation_id: str) -> str:
 RECORDS = f"{PREFIX}:records"
 
 
+def channel_records(channel_id: str) -> str:
+    """Sorted set like `RECORDS`, of one channel's activations: whose records and journals a message deleted on
+    Discord may be in. Trimmed by age, and gone with the retention after the channel's last activation."""
+    return f"{PREFIX}:records:channel:{channel_id}"
+
+
+def guild_records(tenant_id: str) -> str:
+    """Sorted set like `RECORDS`, of one guild's activations (`tenant`): what a purge of the guild deletes."""
+    return f"{PREFIX}:records:guild:{tenant_id}"
+
+
 def history(channel_id: str) -> str:
     """List of a channel's recent messages (`HistoryMessage` JSON, newest first)."""
     return f"{PREFIX}:history:{channel_id}"
@@ -133,7 +144,19 @@ def notice_sent(scope: str, scope_id: str) -> str:
     return f"{PREFIX}:notice:{scope}:{scope_id}"
 
 
-PERSONAS = f"{PREFIX}:personas"  # hash: persona name → `PersonaRecord` JSON (created by admins)
+# Personas (`personas.PersonaStore`). A guild's own are the guild's data: capped per guild, purged with it.
+# Shared ones are the deployment's: only operators create them (admin API, CLI), and every guild sees them.
+SHARED_PERSONAS = f"{PREFIX}:personas:shared"  # hash: persona name → `PersonaRecord` JSON
+# Before personas had owners, every guild wrote this one hash; `switchboard personas migrate` empties it
+# into the shared personas, for operators to review.
+LEGACY_PERSONAS = f"{PREFIX}:personas"
+
+
+def guild_personas(guild_id: str) -> str:
+    """Hash: persona name → `PersonaRecord` JSON of the personas guild `guild_id` created."""
+    return f"{PREFIX}:personas:guild:{guild_id}"
+
+
 TOOLS = f"{PREFIX}:tools"  # hash: tool name → its declaration JSON, published by the tools workers
 CALLSYSTEMS = f"{PREFIX}:callsystems"  # set of `package_id@version` the running planners can load
 LANES = f"{PREFIX}:lanes"  # hash: model role → `LaneStats` JSON, kept by the inference service
@@ -175,9 +198,23 @@ def blob(sha256: str) -> str:
     return f"{PREFIX}:blob:{sha256}"
 
 
-def memory(scope: str, owner: str) -> str:
-    """Hash of a user's or channel's remembered values (JSON)."""
-    return f"{PREFIX}:memory:{scope}:{owner}"
+DM_TENANT = "dm"  # the tenant of direct messages: no guild owns them, each key below it names its user or channel
+
+
+def tenant(guild_id: str | None) -> str:
+    """The tenant a guild's (or a DM's) data is kept under in the keys that carry one."""
+    return guild_id or DM_TENANT
+
+
+def memory(tenant_id: str, scope: str, owner: str) -> str:
+    """Hash of a user's (within one guild) or a channel's remembered values (JSON); capped in fields, with a TTL
+    renewed on every write (`memory.MemoryStore`); purged with the guild."""
+    return f"{PREFIX}:memory:{tenant_id}:{scope}:{owner}"
+
+
+def memory_pattern(tenant_id: str) -> str:
+    """Every memory hash of one tenant (for its purge)."""
+    return f"{PREFIX}:memory:{tenant_id}:*"
 
 
 def lane_slots(lane: str) -> str:
@@ -198,3 +235,17 @@ def lane_waiters(lane: str) -> str:
 def asleep(channel_id: str) -> str:
     """Present (with a TTL) while the bot sleeps in a channel: only mentions, replies and DMs wake it."""
     return f"{PREFIX}:asleep:{channel_id}"
+
+
+# Guild purges (`guild_purge.GuildPurges`): the bot left a guild; its data goes once the grace has passed.
+PURGES_DUE = f"{PREFIX}:purges"  # sorted set: guild id → when its purge is due (epoch seconds)
+
+
+def purge_channels(guild_id: str) -> str:
+    """Set of the channel and thread ids a guild had when the bot left it: whose keys its purge deletes."""
+    return f"{PREFIX}:purge-channels:{guild_id}"
+
+
+def purging(guild_id: str) -> str:
+    """Lease held by the replica purging a guild now (another one skips it until it expires)."""
+    return f"{PREFIX}:purging:{guild_id}"

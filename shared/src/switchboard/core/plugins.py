@@ -125,6 +125,9 @@ class CallContext(Protocol):
               images: tuple[AttachmentRef, ...] = ()) -> Reply: ...
 
 
+DEFAULT_MAX_TOOL_CALLS_PER_ROUND = 4
+
+
 class Callsystem:
     """Base class for callsystems; subclasses set the class attributes and implement `activate`."""
 
@@ -133,6 +136,9 @@ class Callsystem:
     release_date: ClassVar[date]
     capabilities: ClassVar[frozenset[str]] = frozenset({"text"})
     tools: ClassVar[frozenset[str]] = frozenset()  # the tools it may call (the guild must allow them too)
+    # Tool calls one model round may run (those after the last model call); the context refuses the rest, so
+    # one injected message cannot fan out dozens of side effects.
+    max_tool_calls_per_round: ClassVar[int] = DEFAULT_MAX_TOOL_CALLS_PER_ROUND
 
     async def activate(self, ctx: CallContext) -> Reply:
         raise NotImplementedError  # abstract: the registry refuses classes that do not override it
@@ -161,6 +167,9 @@ def validate_plugin(cls: Any) -> None:
         problems.append("release_date must be a datetime.date")
     if unknown := set(cls.capabilities) - CAPABILITIES:
         problems.append(f"unknown capabilities {sorted(unknown)}")
+    cap = cls.max_tool_calls_per_round
+    if not isinstance(cap, int) or isinstance(cap, bool) or cap < 1:
+        problems.append("max_tool_calls_per_round must be an integer of at least 1")
     if cls.activate is Callsystem.activate or not inspect.iscoroutinefunction(cls.activate):
         problems.append("activate must be an async method overriding Callsystem.activate")
     if problems:

@@ -34,6 +34,13 @@ class ServiceSettings(BaseSettings):
     step_max_deliveries: int = Field(default=3, ge=1)
     # How long activation records, step journals and stream entries are kept (trimmed by age, see `retention`).
     record_retention_s: int = Field(default=7 * 24 * 3600, ge=60)
+    # What one tenant may store (see README, "Data and privacy"): writing past a cap is refused, naming it.
+    max_personas_per_guild: int = Field(default=25, ge=1)
+    memory_max_fields: int = Field(default=50, ge=1, description="remembered notes per user per guild")
+    memory_ttl_s: int = Field(default=90 * 24 * 3600, ge=60, description="a user's notes outlive their last write by")
+    history_ttl_s: int = Field(default=7 * 24 * 3600, ge=60, description="a quiet channel's history goes after")
+    # How long after the bot leaves a guild its data is purged (adding the bot back within it keeps the data).
+    guild_purge_grace_s: float = Field(default=24 * 3600, ge=0)
 
     @property
     def visibility_timeout_s(self) -> int:

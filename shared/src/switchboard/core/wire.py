@@ -10,7 +10,7 @@ import time
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from switchboard.core.errors import InvalidPayload, SwitchboardError, error_from_wire
 
@@ -144,6 +144,12 @@ class Activation(WireModel):
     chatter_depth: int = Field(default=0, ge=0)  # 0: a person's message; n: the n-th AI-to-AI follow-up
     accepted_at: float = Field(default_factory=time.time)
     trace_context: dict[str, str] = Field(default_factory=dict)
+
+    def without_secrets(self) -> Activation:
+        """This activation as it may be kept or shown: the interaction's token (a credential) blanked."""
+        if self.interaction is None or not self.interaction.token:
+            return self
+        return self.model_copy(update={"interaction": self.interaction.model_copy(update={"token": ""})})
 
 
 class ToolSpec(WireModel):
@@ -484,7 +490,7 @@ class ActivationRecord(WireModel):
     """What happened to an activation: callsystem, steps, outcome, timings and trace."""
 
     kind: Literal["activation_record"] = "activation_record"
-    activation: Activation
+    activation: Activation  # never with the interaction's token: a record is kept for days and served to operators
     callsystem: str
     callsystem_version: str
     persona: str
@@ -503,13 +509,20 @@ class ActivationRecord(WireModel):
     allowed_tools: tuple[str, ...] | None = None
 
 
+    @field_validator("activation")
+    @classmethod
+    def _no_secrets(cls, activation: Activation) -> Activation:
+        return activation.without_secrets()
+
 class AuditEntry(WireModel):
     """One operator action on `sb:audit`: who did what to which activation, when, and how."""
 
     kind: Literal["audit_entry"] = "audit_entry"
-    action: Literal["replay", "dead_letter_replay", "dead_letter_purge", "config_update"]
+    action: Literal["replay", "dead_letter_replay", "dead_letter_purge", "config_update", "persona_update",
+                    "persona_delete", "persona_migrate", "quota_update", "guild_purge"]
     operator: str
-    target: str  # what was acted on: an activation, a dead letter, `guild:<id>` or `channel:<id>`
+    # What was acted on: an activation, a dead letter, `guild:<id>`, `channel:<id>`, `persona:<scope>:<name>`.
+    target: str
     mode: str | None = None  # a replay's mode: `recorded` or `live`
     callsystem: str | None = None  # the callsystem it ran, `package_id@version`
     deliver: bool = False

@@ -13,8 +13,9 @@ from switchboard.core.errors import UnknownCallsystem
 from switchboard.core.wire import AuditEntry
 
 
-async def config_problems(services: AdminDeps, patch: ConfigPatch) -> list[tuple[str, str]]:
-    """(field, message) for each name in `patch` that does not exist (a callsystem, a persona)."""
+async def config_problems(services: AdminDeps, patch: ConfigPatch, guild_id: str | None) -> list[tuple[str, str]]:
+    """(field, message) for each name in `patch` that does not exist (a callsystem, a persona guild `guild_id` can
+    use: its own, the shared and the built-in ones; None: the shared and built-in ones)."""
     problems = []
     if patch.callsystem is not None:
         try:
@@ -22,7 +23,7 @@ async def config_problems(services: AdminDeps, patch: ConfigPatch) -> list[tuple
         except UnknownCallsystem as exc:
             problems.append(("callsystem", str(exc)))
     names = [*([patch.persona] if patch.persona else []), *(patch.group or ())]
-    if missing := sorted(set(names) - set(await services.personas.names())):
+    if missing := sorted(set(names) - set(await services.personas.names(guild_id))):
         problems.append(("persona" if patch.persona in missing else "group", f"no persona named {', '.join(missing)}"))
     return problems
 

@@ -79,7 +79,7 @@ def _dead_letter(entry_id: str, fields: dict[str, str]) -> DeadLetter:
     activation = None
     if fields.get("source") == Stream.ACTIVATIONS.value and fields.get(STREAM_FIELD):
         try:
-            activation = Activation.from_json(fields[STREAM_FIELD])
+            activation = Activation.from_json(fields[STREAM_FIELD]).without_secrets()  # operators see no token
         except InvalidPayload:
             activation = None  # what made it a dead letter in the first place
     deliveries = fields.get("deliveries")

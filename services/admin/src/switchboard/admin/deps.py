@@ -37,7 +37,8 @@ class AdminDeps:
         replayer = build_replayer(settings, client, connect_async(settings, decode_responses=False), registry,
                                   live_timeout_s=settings.replay_live_timeout_s)
         return cls(settings=settings, client=client, replayer=replayer, registry=registry,
-                   config=ConfigStore(client), personas=PersonaStore(client),
+                   config=ConfigStore(client),
+                   personas=PersonaStore(client, max_per_guild=settings.max_personas_per_guild),
                    journal=Journal(client, settings.record_retention_s),
                    dead_letters=DeadLetters(client))
 

@@ -1,4 +1,4 @@
-"""Read-outs operators ask for, shared by the admin API and the CLI: queues, lanes, callsystems, personas."""
+"""Read-outs operators ask for, shared by the admin API and the CLI: queues, lanes, callsystems."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pydantic import BaseModel
 
 from switchboard.core import keys
 from switchboard.core.keys import Stream
-from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import CallsystemRegistry
 from switchboard.core.status import queue_status
 from switchboard.core.wire import LaneStats
@@ -82,8 +81,3 @@ def callsystems(registry: CallsystemRegistry) -> list[CallsystemInfo]:
                            release_date=cls.release_date.isoformat(), capabilities=sorted(cls.capabilities),
                            tools=sorted(cls.tools), summary=(cls.__doc__ or "").strip().split("\n")[0])
             for cls in registry.plugins()]
-
-
-async def personas(store: PersonaStore) -> list[dict[str, str]]:
-    found = await store.get_many(await store.names())
-    return [{"name": persona.name, "instructions": persona.instructions} for persona in found]

@@ -163,6 +163,32 @@ class EmulatorClient:
             body["channel_ids"] = [str(channel) for channel in channel_ids]
         return self._request("POST", "/messages/bulk", body)["ids"]
 
+    def edit_message(self, message_id: int | str, content: str) -> dict[str, Any]:
+        """The (user) author of a message changes its content; the bot gets MESSAGE_UPDATE with the whole
+        message. Returns the edited message."""
+        return self._request("PATCH", f"/messages/{message_id}", {"content": content})
+
+    def delete_message(self, message_id: int | str) -> dict[str, Any]:
+        """Its author or a moderator deletes a message (the bot's too, outside DMs); the bot gets
+        MESSAGE_DELETE. Returns the deleted message."""
+        return self._request("DELETE", f"/messages/{message_id}")
+
+    def bulk_delete(self, channel: int | str, ids: list[int | str]) -> list[str]:
+        """A moderator deletes 1..100 messages of a guild channel (id or name) at once; the bot gets one
+        MESSAGE_DELETE_BULK. Nothing is deleted if any id is not a message of that channel. Returns the ids."""
+        body = {"ids": [str(message_id) for message_id in ids]}
+        return self._request("POST", f"/channels/{_segment(channel)}/bulk-delete", body)["ids"]
+
+    def remove_bot_from_guild(self, guild: int | str) -> dict[str, Any]:
+        """Kick the bot from ``guild`` (id or name): GUILD_DELETE, then none of its events until
+        ``add_bot_to_guild``. Returns ``{"id", "name", "owner_id", "bot_member", "sessions"}``."""
+        return self._request("POST", f"/guilds/{_segment(guild)}/remove-bot")
+
+    def add_bot_to_guild(self, guild: int | str) -> dict[str, Any]:
+        """Add the bot back to ``guild`` (id or name): GUILD_CREATE as a join. Returns what
+        ``remove_bot_from_guild`` does."""
+        return self._request("POST", f"/guilds/{_segment(guild)}/add-bot")
+
     def create_channel(self, name: str, topic: str | None = None, guild: int | str | None = None) -> dict[str, Any]:
         """Add a text channel to ``guild`` (id or name; default "Test Guild")."""
         return self._request("POST", "/channels", {"name": name, "topic": topic, "guild": guild})
@@ -361,6 +387,11 @@ class EmulatorClient:
             if channel.get("name") == ref:
                 return channel["id"]
         raise EmulatorRequestError(404, {"error": f"no channel named {ref!r}"})
+
+
+def _segment(ref: int | str) -> str:
+    """An id or name as one URL path segment (names may hold spaces)."""
+    return urllib.parse.quote(str(ref), safe="")
 
 
 def _encoded_file(spec: dict[str, Any]) -> dict[str, Any]:

@@ -21,14 +21,28 @@ Endpoints::
     GET  /_emulator/messages?channel_id=&author=bot|<id>|<username>
                                         -> {"messages": [message, ...]} oldest first
     GET  /_emulator/messages/{id}       -> message
+    PATCH /_emulator/messages/{id} {"content"}
+                                        its (user) author edits it -> message (MESSAGE_UPDATE, whole message)
+    DELETE /_emulator/messages/{id}     its author or a moderator deletes it -> the deleted message
+                                        (MESSAGE_DELETE {"id", "channel_id", "guild_id"?})
+    POST /_emulator/channels/{id or name}/bulk-delete {"ids": [id, ...] (1..100, distinct)}
+                                        a moderator deletes messages of a guild channel -> {"ids": [id, ...]}
+                                        (one MESSAGE_DELETE_BULK {"ids", "channel_id", "guild_id"})
     GET  /_emulator/events?after=<seq>&timeout=<s>
                                         -> {"events": [...], "last_seq": n} (long poll)
-    GET  /_emulator/state               -> {"bot_user", "application_id", "guild", "guilds", "channels",
-                                            "users", "identified_sessions", "last_event_seq",
+    GET  /_emulator/state               -> {"bot_user", "application_id", "guild", "guilds" (with "bot_member"),
+                                            "channels", "users", "identified_sessions", "last_event_seq",
                                             "sessions", "faults": {"pending", "injected"}}
     POST /_emulator/channels {"name", "topic"?, "guild"?}  -> channel (201)
     POST /_emulator/threads {"channel_id", "name", "author"?, "auto_archive_duration"?}
                                         -> thread channel (201; THREAD_CREATE dispatched)
+    POST /_emulator/guilds/{id or name}/remove-bot
+                                        the bot is kicked -> {"id", "name", "owner_id", "bot_member": false,
+                                        "sessions": n} (GUILD_DELETE {"id", "unavailable": false} to n sessions;
+                                        then no guild events but interactions, and REST answers 403)
+    POST /_emulator/guilds/{id or name}/add-bot
+                                        the bot joins again -> the same with "bot_member": true (GUILD_CREATE
+                                        without "unavailable", i.e. a join)
     POST /_emulator/gateway/reconnect   -> {"sessions": n} (op 7 sent to each)
     POST /_emulator/reset               -> {} (forget messages, interactions, events, faults, rate limits)
 
@@ -88,11 +102,16 @@ class ControlApi:
             ("POST", "/messages/bulk", self.inject_messages),
             ("GET", "/messages", self.list_messages),
             ("GET", r"/messages/{message_id:\d+}", self.get_message),
+            ("PATCH", r"/messages/{message_id:\d+}", self.edit_message),
+            ("DELETE", r"/messages/{message_id:\d+}", self.delete_message),
             ("POST", r"/messages/{message_id:\d+}/redeliver", self.redeliver),
             ("GET", "/events", self.events),
             ("GET", "/state", self.state),
             ("POST", "/channels", self.create_channel),
+            ("POST", "/channels/{channel}/bulk-delete", self.bulk_delete),
             ("POST", "/threads", self.create_thread),
+            ("POST", "/guilds/{guild}/remove-bot", self.remove_bot),
+            ("POST", "/guilds/{guild}/add-bot", self.add_bot),
             ("POST", "/gateway/reconnect", self.reconnect),
             ("POST", "/reset", self.reset),
         ]
@@ -161,6 +180,27 @@ class ControlApi:
 
     async def get_message(self, request: web.Request) -> web.Response:
         return json_response(self._emulator.message(int(request.match_info["message_id"])))
+
+    async def edit_message(self, request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        if "content" not in body:
+            raise errors.invalid_form_body("content", "BASE_TYPE_REQUIRED", "This field is required")
+        return json_response(self._emulator.edit_message(int(request.match_info["message_id"]), body["content"]))
+
+    async def delete_message(self, request: web.Request) -> web.Response:
+        return json_response(self._emulator.delete_message(int(request.match_info["message_id"])))
+
+    async def bulk_delete(self, request: web.Request) -> web.Response:
+        ids = (await _json_body(request)).get("ids")
+        if not isinstance(ids, list):
+            raise errors.invalid_form_body("ids", "BASE_TYPE_ARRAY", "Must be a list of message ids.")
+        return json_response({"ids": self._emulator.bulk_delete(request.match_info["channel"], ids)})
+
+    async def remove_bot(self, request: web.Request) -> web.Response:
+        return json_response(self._emulator.remove_bot_from_guild(request.match_info["guild"]))
+
+    async def add_bot(self, request: web.Request) -> web.Response:
+        return json_response(self._emulator.add_bot_to_guild(request.match_info["guild"]))
 
     async def events(self, request: web.Request) -> web.Response:
         after = _query_number(request, "after", 0, int)

@@ -90,6 +90,10 @@ def missing_access() -> DiscordError:
     return DiscordError(403, 50001, "Missing Access")
 
 
+def cannot_execute_on_dm() -> DiscordError:
+    return DiscordError(403, 50003, "Cannot execute action on a DM channel")
+
+
 def invalid_webhook_token() -> DiscordError:
     return DiscordError(401, 50027, "Invalid Webhook Token")
 

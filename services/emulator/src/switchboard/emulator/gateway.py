@@ -38,6 +38,7 @@ from .gateway_session import (
     Connection,
     GatewaySession,
 )
+from .models import Guild
 from .state import World
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,9 @@ log = logging.getLogger(__name__)
 API_VERSION = 10
 # Client close codes after which Discord forgets the session (no resume).
 _FINAL_CLIENT_CLOSE_CODES = frozenset({1000, 1001})
+# Guild events that reach the bot even while it is not a member: an app's commands stay in a guild
+# its bot user was kicked from (the applications.commands scope is its own), and so do interactions.
+_WITHOUT_MEMBERSHIP = frozenset({"INTERACTION_CREATE"})
 
 
 @dataclass
@@ -89,15 +93,53 @@ class GatewayHub:
     def dispatch(self, event: str, data: dict[str, Any], guild_id: int | None) -> None:
         """Send ``event`` to every session that should see it (shard and intents permitting).
 
-        Disconnected but resumable sessions record it for replay.
+        Events of a guild the bot is not a member of (it was removed) go nowhere,
+        interactions aside. Disconnected but resumable sessions record it for replay.
         """
+        if guild_id is not None and event not in _WITHOUT_MEMBERSHIP and not self._world.bot_in_guild(guild_id):
+            return
+        for session in self._sessions_of(guild_id):
+            self._send_to(session, event, data)
+
+    def announce_guild(self, guild: Guild) -> int:
+        """The bot joined ``guild``: send its GUILD_CREATE to the sessions whose shard owns it; returns how many.
+
+        The payload has no ``unavailable`` field: that is how clients tell a join
+        (discord.py's ``on_guild_join``) from a guild back from an outage.
+        """
+        told = 0
+        for session in self._sessions_of(guild.id):
+            all_members = bool(session.intents & intent_flags.GUILD_PRESENCES)
+            data = self._world.guild_payload(guild, all_members=all_members)
+            del data["unavailable"]
+            if self._send_to(session, "GUILD_CREATE", data):
+                session.guild_ids.append(guild.id)
+                told += 1
+        return told
+
+    def withdraw_guild(self, guild: Guild) -> int:
+        """The bot left ``guild``: send GUILD_DELETE ``{"id", "unavailable": false}`` to the sessions
+        whose shard owns it (``unavailable`` false means removed, not an outage); returns how many."""
+        told = 0
+        for session in self._sessions_of(guild.id):
+            if guild.id in session.guild_ids:
+                session.guild_ids.remove(guild.id)
+            if self._send_to(session, "GUILD_DELETE", {"id": str(guild.id), "unavailable": False}):
+                told += 1
+        return told
+
+    def _sessions_of(self, guild_id: int | None) -> list[GatewaySession]:
+        """Live and resumable sessions whose shard receives the events of ``guild_id``."""
         self._forget_expired_sessions()
-        for session in self._sessions.values():
-            if not session.owns_guild(guild_id):
-                continue
-            shaped = intent_flags.shape_for_session(event, data, session.intents, self._world.bot.id)
-            if shaped is not None:
-                session.dispatch(event, shaped)
+        return [session for session in self._sessions.values() if session.owns_guild(guild_id)]
+
+    def _send_to(self, session: GatewaySession, event: str, data: dict[str, Any]) -> bool:
+        """Dispatch ``event`` to ``session`` as its intents shape it; False when they keep it out."""
+        shaped = intent_flags.shape_for_session(event, data, session.intents, self._world.bot.id)
+        if shaped is None:
+            return False
+        session.dispatch(event, shaped)
+        return True
 
     def sessions_summary(self) -> list[dict[str, Any]]:
         """Every known session (connected or resumable), as the control API reports it."""
@@ -202,7 +244,7 @@ class GatewayHub:
         link.session = session
         session.dispatch("READY", self._ready_payload(session, link.resume_url, "shard" in data))
         all_members = bool(intents & intent_flags.GUILD_PRESENCES)
-        for guild in self._world.guilds.values():
+        for guild in self._world.bot_guilds():
             if session.owns_guild(guild.id):
                 session.dispatch("GUILD_CREATE", self._world.guild_payload(guild, all_members=all_members))
                 session.guild_ids.append(guild.id)
@@ -234,7 +276,7 @@ class GatewayHub:
     def _request_members(self, session: GatewaySession, data: Any) -> _Close | None:
         guild_id = str(data.get("guild_id")) if isinstance(data, dict) else ""
         guild = self._world.guilds.get(int(guild_id)) if guild_id.isdigit() else None
-        if guild is None or not session.owns_guild(guild.id):
+        if guild is None or not session.owns_guild(guild.id) or not self._world.bot_in_guild(guild.id):
             return None  # Discord silently ignores requests for guilds it does not know
         wanted = _user_ids(data.get("user_ids"))
         members = self._world.members_payload(wanted, str(data.get("query") or ""), guild_id=guild.id)
@@ -258,9 +300,9 @@ class GatewayHub:
             "v": API_VERSION,
             "user": self._world.bot.private_payload(),
             "guilds": [
-                {"id": str(guild_id), "unavailable": True}
-                for guild_id in self._world.guilds
-                if session.owns_guild(guild_id)
+                {"id": str(guild.id), "unavailable": True}
+                for guild in self._world.bot_guilds()
+                if session.owns_guild(guild.id)
             ],
             "session_id": session.session_id,
             "session_type": "normal",

@@ -1,10 +1,11 @@
 """Gateway intents: which dispatches a session receives, and in what form.
 
 Follows Discord's rules for the events the emulator emits: guild and DM
-message, reaction and typing events need their intents (INTERACTION_CREATE
-needs none), and without the privileged
-MESSAGE_CONTENT intent a message's content, embeds, attachments and
-components arrive empty unless the bot wrote it, was mentioned, or it is a DM.
+message, reaction and typing events need their intents (MESSAGE_DELETE_BULK,
+guild-only, is a GUILD_MESSAGES event; INTERACTION_CREATE needs none), and
+without the privileged MESSAGE_CONTENT intent a message's content, embeds,
+attachments and components arrive empty unless the bot wrote it, was
+mentioned, or it is a DM (deletions carry only ids).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ DIRECT_MESSAGE_REACTIONS = 1 << 13
 DIRECT_MESSAGE_TYPING = 1 << 14
 MESSAGE_CONTENT = 1 << 15
 
-_MESSAGE_EVENTS = frozenset({"MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE"})
+_MESSAGE_EVENTS = frozenset({"MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE", "MESSAGE_DELETE_BULK"})
+# Message events that carry only ids, so nothing to empty without MESSAGE_CONTENT.
+_ID_ONLY_MESSAGE_EVENTS = frozenset({"MESSAGE_DELETE", "MESSAGE_DELETE_BULK"})
 _CONTENT_FIELDS = {"content": "", "embeds": [], "attachments": [], "components": []}
 
 
@@ -45,7 +48,7 @@ def _shape_message_event(event: str, data: dict[str, Any], intents: int, bot_id:
     in_guild = "guild_id" in data
     if not intents & (GUILD_MESSAGES if in_guild else DIRECT_MESSAGES):
         return None
-    if event == "MESSAGE_DELETE" or intents & MESSAGE_CONTENT or _content_visible_anyway(data, bot_id, in_guild):
+    if event in _ID_ONLY_MESSAGE_EVENTS or intents & MESSAGE_CONTENT or _content_visible_anyway(data, bot_id, in_guild):
         return data
     return {**data, **{key: type(empty)() for key, empty in _CONTENT_FIELDS.items()}}
 

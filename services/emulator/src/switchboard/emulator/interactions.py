@@ -213,7 +213,7 @@ class Interactions:
         answered = interaction.response_type is not None
         original = None
         if interaction.original is not None:
-            original = {**interaction.original.view(), "deleted": interaction.original_deleted}
+            original = {**interaction.original.view(), "deleted": self._deleted(interaction, interaction.original)}
         return {
             "id": str(interaction.id),
             "token": interaction.token,
@@ -233,7 +233,7 @@ class Interactions:
             "callbacks": copy.deepcopy(interaction.callbacks),
             "original": original,
             "followups": [
-                {**message.view(), "deleted": message.id in interaction.deleted_followups}
+                {**message.view(), "deleted": self._deleted(interaction, message)}
                 for message in interaction.followups.values()
             ],
             "modal": copy.deepcopy(interaction.modal),
@@ -363,7 +363,7 @@ class Interactions:
             if (
                 interaction.response_type == DEFERRED_CHANNEL_MESSAGE
                 and original is not None
-                and not interaction.original_deleted
+                and not self._deleted(interaction, original)
                 and original.payload["flags"] & LOADING
             ):
                 message = self._edit(original, body, uploads)
@@ -432,17 +432,14 @@ class Interactions:
     def _message(self, interaction: Interaction, ref: str, route: str) -> StoredMessage:
         message: StoredMessage | None
         if ref == ORIGINAL:
-            message = None if interaction.original_deleted else interaction.original
+            message = interaction.original
         else:
-            message_id = int(ref)
-            original = interaction.original
-            if original is not None and original.id == message_id and not interaction.original_deleted:
+            message_id, original = int(ref), interaction.original
+            if original is not None and original.id == message_id:
                 message = original
-            elif message_id not in interaction.deleted_followups:
-                message = interaction.followups.get(message_id)
             else:
-                message = None
-        if message is None:
+                message = interaction.followups.get(message_id)
+        if message is None or self._deleted(interaction, message):
             exc = errors.unknown_message()
             self._reject(interaction, route, exc)
             raise exc
@@ -516,6 +513,15 @@ class Interactions:
         if self._world.messages.find(message.id) is message:
             self._hub.dispatch("MESSAGE_UPDATE", message.payload, self._world.channel(message.channel_id).guild_id)
         return message
+
+    def _deleted(self, interaction: Interaction, message: StoredMessage) -> bool:
+        """Whether ``message`` of ``interaction`` is gone: the bot deleted it through the webhook, or a user
+        or moderator deleted it from its channel (a non-ephemeral message no longer stored)."""
+        if message is interaction.original and interaction.original_deleted:
+            return True
+        if message.id in interaction.deleted_followups:
+            return True
+        return not _is_ephemeral(message) and self._world.messages.find(message.id) is not message
 
     def _reject(self, interaction: Interaction | None, route: str, exc: DiscordError) -> None:
         self._actions.record(

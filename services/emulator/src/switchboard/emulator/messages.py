@@ -348,8 +348,12 @@ class MessageStore:
         message = self.get(channel_id, message_id)
         if message.author_id != deleter.id:
             raise errors.missing_permissions()
-        del self._by_id[message_id]
-        self._by_channel[channel_id].remove(message_id)
+        return self.remove(message)
+
+    def remove(self, message: StoredMessage) -> StoredMessage:
+        """Forget a stored message whoever deletes it (the caller checks who may)."""
+        del self._by_id[message.id]
+        self._by_channel[message.channel_id].remove(message.id)
         return message
 
     # -- queries -----------------------------------------------------------------

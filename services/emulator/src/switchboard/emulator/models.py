@@ -191,7 +191,8 @@ class Channel:
 
 @dataclass
 class Guild:
-    """A guild the bot is in: roles, members by user id, and its owner."""
+    """A guild: roles, members by user id (the bot among them unless it was removed), its owner,
+    and when the bot (last) joined it."""
 
     id: int
     name: str

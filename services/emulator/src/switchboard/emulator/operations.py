@@ -15,24 +15,27 @@ from . import errors
 from .events import ActionLog
 from .gateway import GatewayHub
 from .messages import MessageDraft, StoredMessage, Upload
-from .models import Channel, User
+from .models import Channel, Guild, User
 from .reactions import parse_emoji
 from .state import World
 from .threads import Thread
 
 # Messages one bulk injection may post: a flood for a benchmark, bounded so one request cannot exhaust memory.
 MAX_BULK_MESSAGES = 50_000
+# Messages one bulk deletion may remove, as Discord's bulk-delete allows.
+MAX_BULK_DELETE = 100
 
 
 class Operations:
-    """The emulator's verbs: post, edit, delete, type, react, open channels and threads."""
+    """The emulator's verbs: post, edit, delete, type, react, open channels and threads, and take the bot
+    out of a guild or add it back."""
 
     def __init__(self, world: World, hub: GatewayHub, actions: ActionLog):
         self.world = world
         self.hub = hub
         self.actions = actions
 
-    # -- users -----------------------------------------------------------------
+    # -- users and moderators ------------------------------------------------------
 
     def inject_user_message(
         self,
@@ -118,10 +121,69 @@ class Operations:
     def redeliver(self, message_id: int) -> StoredMessage:
         """Dispatch a stored user message's MESSAGE_CREATE again, as Discord may: gateway delivery is at least
         once (a RESUME replays what the client may have missed, and a new session can see it again)."""
+        message = self._stored(message_id)
+        self._dispatch_message("MESSAGE_CREATE", message)
+        return message
+
+    def user_edit_message(self, message_id: int, content: str) -> StoredMessage:
+        """A user message's author changes its content; dispatched as MESSAGE_UPDATE with the whole message
+        (new ``content``, ``edited_timestamp``, mentions), as Discord sends content edits.
+
+        404 Unknown Message if it is not stored; 400 for the bot's own messages (the bot edits through
+        the REST API) and for content a user could not post (not a string, too long, or leaving the
+        message empty).
+        """
+        message = self._stored(message_id)
+        if message.author_id == self.world.bot.id:
+            raise errors.DiscordError(400, 0, "The bot edits its messages through the REST API, not as a user")
+        if not isinstance(content, str):
+            raise errors.invalid_form_body("content", "BASE_TYPE_STRING", "Must be a string.")
+        self.world.messages.edit_message(message, self.world.users[message.author_id], {"content": content}, [])
+        self._dispatch_message("MESSAGE_UPDATE", message)
+        return message
+
+    def user_delete_message(self, message_id: int) -> StoredMessage:
+        """Its author or a moderator deletes a stored message (the bot's too); dispatched as MESSAGE_DELETE
+        ``{"id", "channel_id", "guild_id"?}``.
+
+        404 Unknown Message if it is not stored; in a DM, where there are no moderators, the bot's own
+        messages cannot be deleted by the user (403 50003).
+        """
+        message = self._stored(message_id)
+        channel = self.world.channels[message.channel_id]
+        if channel.is_dm and message.author_id == self.world.bot.id:
+            raise errors.cannot_execute_on_dm()
+        self.world.messages.remove(message)
+        self.hub.dispatch("MESSAGE_DELETE", _deletion(channel, id=str(message.id)), channel.guild_id)
+        return message
+
+    def user_bulk_delete(self, channel_ref: int | str, message_ids: Sequence[int]) -> list[StoredMessage]:
+        """A moderator deletes several messages of one guild channel (or thread) at once; dispatched as one
+        MESSAGE_DELETE_BULK ``{"ids", "channel_id", "guild_id"}``, ids in the order given.
+
+        Everything is checked before anything is deleted: 1..MAX_BULK_DELETE distinct ids or 400
+        (50035), a DM channel 403 (50003), an unknown channel 404 (10003), an id that is not a message
+        of that channel 404 (10008).
+        """
+        channel = self.world.channel(channel_ref)
+        if not 1 <= len(message_ids) <= MAX_BULK_DELETE:
+            raise errors.invalid_form_body("ids", "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {MAX_BULK_DELETE}.")
+        if len(set(message_ids)) != len(message_ids):
+            raise errors.invalid_form_body("ids", "BASE_TYPE_DUPLICATES", "Must not contain duplicates.")
+        if channel.is_dm:
+            raise errors.cannot_execute_on_dm()
+        messages = [self.world.messages.get(channel.id, message_id) for message_id in message_ids]
+        for message in messages:
+            self.world.messages.remove(message)
+        ids = [str(message.id) for message in messages]
+        self.hub.dispatch("MESSAGE_DELETE_BULK", _deletion(channel, ids=ids), channel.guild_id)
+        return messages
+
+    def _stored(self, message_id: int) -> StoredMessage:
+        """A stored channel message (not an ephemeral one); 404 Unknown Message otherwise."""
         message = self.world.messages.find(message_id)
         if message is None:
             raise errors.unknown_message()
-        self._dispatch_message("MESSAGE_CREATE", message)
         return message
 
     # -- the bot -------------------------------------------------------------------
@@ -151,10 +213,7 @@ class Operations:
 
     def bot_delete_message(self, channel: Channel, message_id: int) -> None:
         message = self.world.messages.delete(channel.id, message_id, self.world.bot)
-        data = {"id": str(message.id), "channel_id": str(channel.id)}
-        if not channel.is_dm:
-            data["guild_id"] = str(channel.guild_id)
-        self.hub.dispatch("MESSAGE_DELETE", data, channel.guild_id)
+        self.hub.dispatch("MESSAGE_DELETE", _deletion(channel, id=str(message.id)), channel.guild_id)
         self.actions.record("message_delete", channel.id, message.id)
 
     def bot_typing(self, channel: Channel) -> None:
@@ -229,9 +288,35 @@ class Operations:
         self.hub.dispatch("THREAD_CREATE", data, thread.guild_id)
         return thread
 
+    def remove_bot_from_guild(self, guild: int | str) -> tuple[Guild, int]:
+        """The bot is removed (kicked) from ``guild`` (id or name): GUILD_DELETE goes to the sessions that
+        saw it, and until it is added back the guild's events no longer reach the bot (interactions
+        aside: the app's commands stay) and its REST routes answer 403 Missing Access.
+
+        Returns the guild and how many sessions were told; 404 if no such guild or the bot is not in it.
+        """
+        removed = self.world.remove_bot(guild)
+        return removed, self.hub.withdraw_guild(removed)
+
+    def add_bot_to_guild(self, guild: int | str) -> tuple[Guild, int]:
+        """The bot is added (back) to ``guild``: announced with GUILD_CREATE as a join, its events flow again.
+
+        Returns the guild and how many sessions were told; 404 if no such guild, 400 if the bot is in it.
+        """
+        added = self.world.add_bot(guild)
+        return added, self.hub.announce_guild(added)
+
     def _dispatch_message(self, event: str, message: StoredMessage) -> None:
         channel = self.world.channels[message.channel_id]
         self.hub.dispatch(event, message.payload, channel.guild_id)
+
+
+def _deletion(channel: Channel, **ids: Any) -> dict[str, Any]:
+    """A MESSAGE_DELETE(_BULK) payload: ``ids`` then ``channel_id``, and ``guild_id`` outside DMs."""
+    data: dict[str, Any] = {**ids, "channel_id": str(channel.id)}
+    if not channel.is_dm:
+        data["guild_id"] = str(channel.guild_id)
+    return data
 
 
 def _optional_id(value: int | str | None) -> int | None:

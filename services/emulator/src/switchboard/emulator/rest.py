@@ -209,9 +209,12 @@ class RestApi:
     # -- guild ---------------------------------------------------------------------------
 
     def _guild(self, request: web.Request) -> Guild:
+        """The guild of the route; 404 if unknown, 403 Missing Access if the bot is not in it (was removed)."""
         guild = self._world.guilds.get(int(request.match_info["guild_id"]))
         if guild is None:
             raise errors.unknown_guild()
+        if not self._world.bot_in_guild(guild.id):
+            raise errors.missing_access()
         return guild
 
     async def get_guild(self, request: web.Request) -> web.Response:
@@ -231,7 +234,11 @@ class RestApi:
     # -- channels and messages -------------------------------------------------------------
 
     def _channel(self, request: web.Request) -> Channel:
-        return self._world.channel(int(request.match_info["channel_id"]))
+        """The channel of the route; 404 if unknown, 403 Missing Access in a guild the bot is not in."""
+        channel = self._world.channel(int(request.match_info["channel_id"]))
+        if channel.guild_id is not None and not self._world.bot_in_guild(channel.guild_id):
+            raise errors.missing_access()
+        return channel
 
     async def get_channel(self, request: web.Request) -> web.Response:
         return json_response(self._world.channel_payload(self._channel(request)))

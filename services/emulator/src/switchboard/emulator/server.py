@@ -186,6 +186,34 @@ class Emulator:
         """Dispatch a message's MESSAGE_CREATE again (see ``Operations.redeliver``); returns the message view."""
         return self.operations.redeliver(message_id).view()
 
+    def edit_message(self, message_id: int | str, content: str) -> dict[str, Any]:
+        """A user message's author changes its content (MESSAGE_UPDATE with the whole message; see
+        ``Operations.user_edit_message``); returns the message view."""
+        return self.operations.user_edit_message(_message_id(message_id), content).view()
+
+    def delete_message(self, message_id: int | str) -> dict[str, Any]:
+        """Its author or a moderator deletes a message (MESSAGE_DELETE; see ``Operations.user_delete_message``);
+        returns the view of the deleted message."""
+        return self.operations.user_delete_message(_message_id(message_id)).view()
+
+    def bulk_delete(self, channel: int | str, ids: Sequence[int | str]) -> list[str]:
+        """A moderator deletes up to 100 messages of a guild channel at once (one MESSAGE_DELETE_BULK; see
+        ``Operations.user_bulk_delete``); returns the deleted ids."""
+        messages = self.operations.user_bulk_delete(channel, [_message_id(i, "ids") for i in ids])
+        return [str(message.id) for message in messages]
+
+    def remove_bot_from_guild(self, guild: int | str) -> dict[str, Any]:
+        """The bot is kicked from ``guild`` (id or name; GUILD_DELETE, then silence; see
+        ``Operations.remove_bot_from_guild``); returns the guild summary with ``bot_member`` and ``sessions``
+        (how many gateway sessions were told)."""
+        removed, told = self.operations.remove_bot_from_guild(guild)
+        return {**removed.summary(), "bot_member": False, "sessions": told}
+
+    def add_bot_to_guild(self, guild: int | str) -> dict[str, Any]:
+        """The bot is added back to ``guild`` (GUILD_CREATE as a join); returns what ``remove_bot_from_guild`` does."""
+        added, told = self.operations.add_bot_to_guild(guild)
+        return {**added.summary(), "bot_member": True, "sessions": told}
+
     def messages(self, channel_id: int | str | None = None, author: int | str | None = None) -> list[dict[str, Any]]:
         """Message views oldest first; ``author`` may be ``"bot"``, an id or a username."""
         return [m.view() for m in self.world.find_messages(channel_id, author)]
@@ -383,6 +411,15 @@ class Emulator:
             "sessions": self.hub.sessions_summary(),
             "faults": {"pending": self.faults.pending(), "injected": self.faults.injected},
         }
+
+
+def _message_id(value: int | str, field: str = "message_id") -> int:
+    """A message id given as an int or digit string; 400 (50035) otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise errors.invalid_form_body(field, "NUMBER_TYPE_COERCE", f'Value "{value}" is not snowflake.')
 
 
 def _url_host(host: str) -> str:

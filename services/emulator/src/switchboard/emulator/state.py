@@ -85,8 +85,8 @@ class World:
         self.guilds[guild_id] = guild
         return guild
 
-    def _add_member(self, guild: Guild, user_id: int) -> None:
-        guild.members[user_id] = Member(user_id, joined_at=iso_timestamp(guild.id))
+    def _add_member(self, guild: Guild, user_id: int, joined_at: str | None = None) -> None:
+        guild.members[user_id] = Member(user_id, joined_at=joined_at or iso_timestamp(guild.id))
 
     def _add_channel(self, channel: Channel) -> Channel:
         self.channels[channel.id] = channel
@@ -165,6 +165,35 @@ class World:
         self._add_channel(thread)
         return thread
 
+    # -- the bot's guild membership -------------------------------------------------
+
+    def bot_in_guild(self, guild_id: int) -> bool:
+        """Whether the bot is a member of ``guild_id`` now (it may have been removed, and added back)."""
+        guild = self.guilds.get(guild_id)
+        return guild is not None and self.bot.id in guild.members
+
+    def bot_guilds(self) -> list[Guild]:
+        """The guilds the bot is a member of, primary first: the ones READY and GUILD_CREATE announce."""
+        return [guild for guild in self.guilds.values() if self.bot.id in guild.members]
+
+    def remove_bot(self, ref: int | str) -> Guild:
+        """Take the bot out of the guild named by ``ref`` (it was kicked); the guild and its channels,
+        messages and other members stay. 404 Unknown Guild / Unknown Member if there is no such guild,
+        or the bot is not in it."""
+        guild = self.find_guild(ref)
+        if guild.members.pop(self.bot.id, None) is None:
+            raise errors.unknown_member()
+        return guild
+
+    def add_bot(self, ref: int | str) -> Guild:
+        """Add the bot to the guild named by ``ref`` again, joined now; 400 if it is already a member."""
+        guild = self.find_guild(ref)
+        if self.bot.id in guild.members:
+            raise errors.DiscordError(400, 0, "The bot is already a member of that guild")
+        guild.joined_at = iso_timestamp(self.snowflakes.next())
+        self._add_member(guild, self.bot.id, guild.joined_at)
+        return guild
+
     def guild_of(self, channel: Channel) -> Guild | None:
         """The guild ``channel`` belongs to; None for DM channels."""
         return self.guilds[channel.guild_id] if channel.guild_id is not None else None
@@ -234,7 +263,7 @@ class World:
             "redirect_uris": [],
             "interactions_endpoint_url": None,
             "tags": [],
-            "approximate_guild_count": len(self.guilds),
+            "approximate_guild_count": len(self.bot_guilds()),
         }
 
     def find_messages(self, channel: int | str | None = None, author: int | str | None = None) -> list[StoredMessage]:
@@ -249,7 +278,9 @@ class World:
             "bot_user": self.bot.payload(),
             "application_id": str(self.bot.id),
             "guild": self.guild.summary(),
-            "guilds": [guild.summary() for guild in self.guilds.values()],
+            "guilds": [
+                {**guild.summary(), "bot_member": self.bot.id in guild.members} for guild in self.guilds.values()
+            ],
             "channels": [self.channel_payload(c) for c in self.channels.values()],
             "users": [user.payload() for user in self.users.values()],
         }

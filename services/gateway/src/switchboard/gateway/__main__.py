@@ -9,13 +9,16 @@ import signal
 import redis.asyncio as aioredis
 
 from switchboard.core.activation_queue import ActivationQueue
+from switchboard.core.audit import AuditLog
 from switchboard.core.blobs import BlobStore
 from switchboard.core.config import ChannelConfig, ConfigStore
 from switchboard.core.errors import ConfigError
+from switchboard.core.guild_purge import GuildPurges
 from switchboard.core.history import ChannelHistory
 from switchboard.core.logs import setup_logging
 from switchboard.core.metrics import Metrics
 from switchboard.core.personas import PersonaStore
+from switchboard.core.redaction import Redactor
 from switchboard.core.redis_client import connect_async
 from switchboard.core.tracing import setup_tracing
 from switchboard.gateway import health
@@ -24,6 +27,7 @@ from switchboard.gateway.bot import GatewayBot, GatewayDeps
 from switchboard.gateway.busy import ChannelWork
 from switchboard.gateway.commands import CommandServices
 from switchboard.gateway.discord_api import DiscordApi, point_at_emulator
+from switchboard.gateway.discord_changes import DiscordChanges
 from switchboard.gateway.intake import MessageIntake
 from switchboard.gateway.live import LiveReplies
 from switchboard.gateway.replies import ReplyPoster
@@ -51,10 +55,12 @@ def token_for(settings: GatewaySettings) -> str:
 def build_bot(settings: GatewaySettings, client: aioredis.Redis, metrics: Metrics,
               blob_client: aioredis.Redis | None = None) -> GatewayBot:
     """The gateway client and its dependencies; blobs need a client that does not decode (bytes)."""
-    history = ChannelHistory(client, settings.history_limit)
+    history = ChannelHistory(client, settings.history_limit, settings.history_ttl_s)
     work = ChannelWork(client, settings.posted_retention_s)
-    blobs = BlobStore(blob_client or connect_async(settings, decode_responses=False), settings.posted_retention_s)
+    blob_client = blob_client or connect_async(settings, decode_responses=False)
+    blobs = BlobStore(blob_client, settings.posted_retention_s)
     config = ConfigStore(client, ChannelConfig(user_rate=settings.user_rate, guild_rate=settings.guild_rate))
+    personas = PersonaStore(client, max_per_guild=settings.max_personas_per_guild)
 
     def build_deps(api: DiscordApi) -> GatewayDeps:
         live = LiveReplies(client, api, settings.edit_interval_s, settings.posted_retention_s, settings.stream_grace_s)
@@ -63,9 +69,12 @@ def build_bot(settings: GatewaySettings, client: aioredis.Redis, metrics: Metric
             queue=queue, intake=MessageIntake(client, history, config), work=work,
             attachments=AttachmentIntake(blobs), limiter=limiter,
             live=live, poster=ReplyPoster(client, api, live, history, work, blobs, metrics, settings),
-            commands=CommandServices(client, config, PersonaStore(client), history),
-            work_commands=WorkServices(client, queue, limiter, config, settings.operator_role_ids), metrics=metrics,
+            commands=CommandServices(client, config, personas, history),
+            work_commands=WorkServices(client, queue, limiter, config, AuditLog(client), settings.operator_role_ids),
+            metrics=metrics,
             sleep=ChannelSleep(client),
+            changes=DiscordChanges(Redactor(client, blob_client, history),
+                                   GuildPurges(client, settings.guild_purge_grace_s)),
             queue_notice_over=settings.queue_notice_over, typing_grace_s=settings.stream_grace_s,
             outage_retry_s=settings.outage_retry_s)
 

@@ -29,6 +29,7 @@ from switchboard.gateway.attachments import AttachmentIntake, skipped_notice
 from switchboard.gateway.busy import ChannelWork
 from switchboard.gateway.commands import CommandServices, install_commands
 from switchboard.gateway.discord_api import DiscordApi, nonce_for
+from switchboard.gateway.discord_changes import DiscordChanges
 from switchboard.gateway.intake import MessageIntake
 from switchboard.gateway.live import LiveReplies
 from switchboard.gateway.ordering import ChannelOrder
@@ -55,6 +56,7 @@ class GatewayDeps:
     work_commands: WorkServices
     metrics: Metrics
     sleep: ChannelSleep
+    changes: DiscordChanges
     queue_notice_over: int = 20  # show the queue position when more activations than this wait
     typing_grace_s: float = 0.0  # answers faster than this get no typing indicator
     outage_retry_s: float = 120.0  # how long a message waits out a Redis outage before it is given up
@@ -114,10 +116,30 @@ class GatewayBot(discord.AutoShardedClient):
             task.cancel()
         await asyncio.gather(*self._tasks, *self._courtesies, return_exceptions=True)
         await self.deps.live.close()
+        await self.deps.changes.close()
         await super().close()
 
     async def on_message(self, message: discord.Message) -> None:
         self._order.submit(str(message.channel.id), message)
+
+    # Discord's deletes, edits and guild membership reach the data we keep (the raw events: cached or not).
+    async def on_raw_message_delete(self, event: discord.RawMessageDeleteEvent) -> None:
+        await self.deps.changes.messages_deleted(str(event.channel_id), [str(event.message_id)])
+
+    async def on_raw_bulk_message_delete(self, event: discord.RawBulkMessageDeleteEvent) -> None:
+        await self.deps.changes.messages_deleted(str(event.channel_id), [str(i) for i in event.message_ids])
+
+    async def on_raw_message_edit(self, event: discord.RawMessageUpdateEvent) -> None:
+        if "content" in event.data:  # not an embed-only update
+            await self.deps.changes.message_edited(str(event.channel_id), str(event.message_id),
+                                                   event.message.clean_content)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        channels = [*guild.channels, *guild.threads]
+        await self.deps.changes.left_guild(str(guild.id), [str(channel.id) for channel in channels])
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.deps.changes.joined_guild(str(guild.id))
 
     async def _handle(self, message: discord.Message) -> None:
         """Decide one message, its channel's earlier ones decided already (`ChannelOrder`). Courtesies (queue

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 Scope = Literal["channel", "server"]
 GROUP_CALLSYSTEM = "cs.switchboard.group@latest"
 MIN_GROUP, MAX_GROUP = 2, 8
+PERSONA_SCOPE_LABELS = {"builtin": " (built in)", "shared": " (shared)", "guild": ""}
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,8 @@ def forget_command(services: CommandServices) -> app_commands.Command:
 
 
 def callsystem_group(services: CommandServices) -> app_commands.Group:
-    group = app_commands.Group(name="callsystem", description="Which callsystem answers here")
+    group = app_commands.Group(name="callsystem", description="Which callsystem answers here",
+                               default_permissions=discord.Permissions(manage_guild=True))
 
     @group.command(name="list", description="Callsystems the planners can run")
     async def list_(interaction: discord.Interaction) -> None:
@@ -149,23 +151,35 @@ def callsystem_group(services: CommandServices) -> app_commands.Group:
 
 
 def persona_group(services: CommandServices) -> app_commands.Group:
-    group = app_commands.Group(name="persona", description="The instruction set I answer with")
+    # Discord shows the whole group only to members who can manage the server; each subcommand checks again.
+    group = app_commands.Group(name="persona", description="The instruction set I answer with",
+                               default_permissions=discord.Permissions(manage_guild=True), guild_only=True)
 
-    @group.command(name="list", description="Personas available")
+    for add in (_persona_reading, _persona_choosing, _persona_editing):
+        add(group, services)
+    return group
+
+
+def _persona_reading(group: app_commands.Group, services: CommandServices) -> None:
+    @group.command(name="list", description="Personas available in this server")
     async def list_(interaction: discord.Interaction) -> None:
-        names = await services.personas.names()
-        await say(interaction, "\n".join(f"• `{n}`" for n in names), ephemeral=True)
+        entries = await services.personas.available(where(interaction)[0])
+        await say(interaction, "\n".join(f"• `{e.persona.name}`{PERSONA_SCOPE_LABELS[e.scope]}" for e in entries),
+                  ephemeral=True)
 
     @group.command(name="show", description="The persona of this channel and its instructions")
     async def show(interaction: discord.Interaction) -> None:
-        config = await services.config.resolve(*where(interaction))
-        persona = await services.personas.get(config.persona) or services.personas.builtin
+        guild, channel, parent = where(interaction)
+        config = await services.config.resolve(guild, channel, parent)
+        persona = await services.personas.get(config.persona, guild) or services.personas.builtin
         await say(interaction, f"**{persona.name}**\n>>> {persona.instructions[:1800]}", ephemeral=True)
 
+
+def _persona_choosing(group: app_commands.Group, services: CommandServices) -> None:
     @group.command(name="set", description="Switch persona; this clears the channel's history")
     @app_commands.checks.has_permissions(manage_guild=True)
     async def set_(interaction: discord.Interaction, name: str) -> None:
-        if await services.personas.get(name) is None:
+        if await services.personas.get(name, where(interaction)[0]) is None:
             raise ConfigError(f"there is no persona {name!r}; see /persona list")
         await update(services, interaction, "channel", ConfigPatch(persona=name))
         # The old persona's answers in the history would pull the new one back into the old voice.
@@ -184,25 +198,34 @@ def persona_group(services: CommandServices) -> app_commands.Group:
             return
         if not MIN_GROUP <= len(wanted) <= MAX_GROUP:
             raise ConfigError(f"an agent group has {MIN_GROUP} to {MAX_GROUP} personas")
-        found = {persona.name for persona in await services.personas.get_many(wanted)}
+        found = {persona.name for persona in await services.personas.get_many(wanted, where(interaction)[0])}
         if missing := [name for name in wanted if name not in found]:
             raise ConfigError(f"no persona named {', '.join(missing)}; see /persona list")
         await update(services, interaction, "channel", ConfigPatch(group=tuple(wanted), callsystem=GROUP_CALLSYSTEM))
         await say(interaction, f"👥 {', '.join(f'`{name}`' for name in wanted)} now share this channel. "
                                "Name one to hear from it alone.")
 
-    @group.command(name="create", description="Create (or replace) a persona")
+
+def _persona_editing(group: app_commands.Group, services: CommandServices) -> None:
+    @group.command(name="create", description="Create (or replace) one of this server's personas")
     @app_commands.describe(name="lowercase name", instructions="the system prompt; {name} and {time} are filled in",
                            history_template="how others' messages read to it, e.g. [{author}] {content}")
     @app_commands.checks.has_permissions(manage_guild=True)
     async def create(interaction: discord.Interaction, name: str, instructions: str,
                      history_template: str = DEFAULT_HISTORY_TEMPLATE) -> None:
-        await services.personas.create(name, instructions, created_by=str(interaction.user.id),
+        await services.personas.create(where(interaction)[0], name, instructions, created_by=str(interaction.user.id),
                                        history_template=history_template)
-        await say(interaction, f"✅ Persona `{name}` saved. Use `/persona set {name}` to use it here.",
+        await say(interaction, f"✅ Persona `{name}` saved for this server. Use `/persona set {name}` to use it here.",
                   ephemeral=True)
 
-    return group
+    @group.command(name="delete", description="Delete one of this server's personas")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def delete(interaction: discord.Interaction, name: str) -> None:
+        guild = where(interaction)[0]
+        if guild is None or not await services.personas.delete(name, guild):
+            raise ConfigError(f"this server has no persona {name!r} of its own; see /persona list")
+        await say(interaction, f"🗑️ Persona `{name}` deleted; channels that used it answer as "
+                               f"`{services.personas.builtin.name}` until set again.", ephemeral=True)
 
 
 def status_command(services: CommandServices) -> app_commands.Command:

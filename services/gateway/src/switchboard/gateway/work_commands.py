@@ -17,10 +17,11 @@ from discord import app_commands
 
 from switchboard.core import keys
 from switchboard.core.activation_queue import ActivationQueue
+from switchboard.core.audit import AuditLog
 from switchboard.core.config import ConfigStore
 from switchboard.core.errors import ConfigError
 from switchboard.core.tracing import inject_context
-from switchboard.core.wire import Activation, ActivationRecord, InteractionRef, Trigger
+from switchboard.core.wire import Activation, ActivationRecord, AuditEntry, InteractionRef, Trigger
 from switchboard.gateway.commands import say, where
 from switchboard.gateway.throttle import ActivationLimiter, throttle_notice
 
@@ -34,6 +35,7 @@ class WorkServices:
     queue: ActivationQueue
     limiter: ActivationLimiter
     config: ConfigStore
+    audit: AuditLog
     operator_role_ids: frozenset[str] = frozenset()
 
 
@@ -78,20 +80,31 @@ def replay_command(services: WorkServices) -> app_commands.Command:
     @app_commands.command(name="replay", description="Run an activation again now; the answer is shown only to you")
     @app_commands.describe(activation="the activation id (the triggering message's id) or a link to that message")
     @app_commands.default_permissions(administrator=True)
+    @app_commands.guild_only()
     @app_commands.check(operator_only)
     async def replay(interaction: discord.Interaction, activation: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        original_id = activation_id_of(activation)
-        raw = await services.redis.get(keys.record(original_id))
-        if raw is None:
-            raise ConfigError(f"there is no record of activation {original_id} (or it has expired)")
-        original = ActivationRecord.from_json(raw).activation
+        original = await own_activation(services.redis, activation_id_of(activation), where(interaction)[0])
         again = original.model_copy(update={
             "id": f"replay-{interaction.id}", "replay_of": original.id, "accepted_at": time.time(),
             "interaction": interaction_ref(interaction, "replay"), "trace_context": inject_context()})
+        # Audited before it is queued, as the CLI and the admin API do, so a replay that fails half-way is on record.
+        await services.audit.append(AuditEntry(
+            action="replay", operator=f"discord:{interaction.user.id}", target=original.id, mode="live",
+            result_id=again.id, detail=f"/replay in guild {original.guild_id}"))
         await services.queue.enqueue(again, in_channel_order=False)
 
     return replay
+
+
+async def own_activation(client: aioredis.Redis, activation_id: str, guild_id: str | None) -> Activation:
+    """The recorded activation `activation_id` if it belongs to guild `guild_id`; raises `ConfigError` otherwise,
+    with the same words whether it is another guild's or does not exist (an id says nothing across guilds)."""
+    raw = await client.get(keys.record(activation_id))
+    original = ActivationRecord.from_json(raw).activation if raw is not None else None
+    if original is None or guild_id is None or original.guild_id != guild_id:
+        raise ConfigError(f"there is no record of activation {activation_id} in this server (or it has expired)")
+    return original
 
 
 def interaction_ref(interaction: discord.Interaction, command: str) -> InteractionRef:

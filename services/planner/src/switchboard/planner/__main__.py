@@ -12,11 +12,12 @@ from switchboard.core.activation_queue import ActivationQueue
 from switchboard.core.blobs import BlobStore
 from switchboard.core.celery_app import make_celery
 from switchboard.core.config import ConfigStore
+from switchboard.core.guild_purge import GuildPurges
 from switchboard.core.history import ChannelHistory
 from switchboard.core.journal import Journal
 from switchboard.core.lanes import LaneBoard
 from switchboard.core.logs import setup_logging
-from switchboard.core.memory import MemoryStore
+from switchboard.core.memory import MemoryLimits, MemoryStore
 from switchboard.core.metrics import Metrics
 from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import CallsystemRegistry
@@ -52,14 +53,14 @@ def build_services(settings: PlannerSettings, client: aioredis.Redis, metrics: M
         journal=journal,
         waiter=StepWaiter(client, journal, keys.wake(settings.planner_id), settings.wake_poll_s),
         dispatcher=StepDispatcher(make_celery(settings, "switchboard-planner")),
-        history=ChannelHistory(client, settings.history_window),
+        history=ChannelHistory(client, settings.history_window, settings.history_ttl_s),
         metrics=metrics,
         step_timeout_s=settings.step_timeout_s,
         step_resend_after_s=settings.step_resend_after_s,
         supersession=Supersession(client),
         blobs=BlobStore(blob_client or connect_async(settings, decode_responses=False),
                         settings.record_retention_s),
-        memory=MemoryStore(client),
+        memory=MemoryStore(client, MemoryLimits(settings.memory_max_fields, settings.memory_ttl_s)),
         tools=ToolCatalog(client),
         replies=ReplyWriter(client, settings.record_retention_s),
         lanes=LaneBoard(client),
@@ -77,6 +78,7 @@ def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Me
         registry=registry or build_registry(), config=ConfigStore(client), personas=PersonaStore(client),
         services=services, metrics=metrics,
         janitor=StreamJanitor(client, settings.record_retention_s, settings.retention_interval_s),
+        purges=GuildPurges(client, settings.guild_purge_grace_s),
     )
     return Planner(settings, deps)
 

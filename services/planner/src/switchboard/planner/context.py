@@ -22,13 +22,13 @@ import redis.asyncio as aioredis
 from switchboard.core import keys
 from switchboard.core.activation_queue import ActivationQueue
 from switchboard.core.blobs import BlobStore
-from switchboard.core.errors import StepTimeout, Superseded, SwitchboardError, ToolNotAllowed
+from switchboard.core.errors import StepTimeout, Superseded, SwitchboardError, ToolFanoutExceeded, ToolNotAllowed
 from switchboard.core.history import ChannelHistory
 from switchboard.core.journal import Journal
 from switchboard.core.lanes import LaneBoard
 from switchboard.core.memory import MemoryScope, MemoryStore
 from switchboard.core.metrics import Metrics
-from switchboard.core.plugins import Persona
+from switchboard.core.plugins import DEFAULT_MAX_TOOL_CALLS_PER_ROUND, Persona
 from switchboard.core.role_tools import ROLE_TOOLS, RoleTool, offered, role_request
 from switchboard.core.tool_catalog import ToolCatalog
 from switchboard.core.tracing import tracer
@@ -118,6 +118,8 @@ class StepContext:
         self.group = group
         self.group_chatter = group_chatter
         self.allowed_tools = allowed_tools
+        self.max_tool_calls_per_round = DEFAULT_MAX_TOOL_CALLS_PER_ROUND  # the callsystem's own, once resolved
+        self._round_tool_calls = 0  # tool calls since the last model call
         self._services = services
         self.blobs = services.blobs  # content-addressed, so reads need no journaling
         self.log = logging.LoggerAdapter(log, {"activation_id": activation.id})
@@ -145,6 +147,7 @@ class StepContext:
         request = InferenceRequest(messages=tuple(messages), max_tokens=max_tokens, temperature=temperature,
                                    stream_to=self.activation.id if stream else None, tools=tuple(tools),
                                    model=model, requires=requires, tool_choice=tool_choice)
+        self._round_tool_calls = 0
         result = await self._remote_step(self._next_key("infer"), request)
         return _output(result, InferenceResult)
 
@@ -208,10 +211,17 @@ class StepContext:
         """Run a tool; a call that is not allowed or has bad arguments is refused before any task exists.
 
         Tools backed by a model role (`imagine`, `describe_image`) run here as role steps (`image:N`,
-        `vision:N`) and return their typed result (`ImageResult`, `VisionResult`).
+        `vision:N`) and return their typed result (`ImageResult`, `VisionResult`). Calls past
+        `max_tool_calls_per_round` since the last model call are refused (`ToolFanoutExceeded`, journaled);
+        counted before the first await, so which calls of a wave are refused follows argument order.
         """
+        self._round_tool_calls += 1
+        call_number = self._round_tool_calls
 
         async def check() -> None:
+            if call_number > self.max_tool_calls_per_round:
+                raise ToolFanoutExceeded(f"{name!r} refused: at most {self.max_tool_calls_per_round} tool calls "
+                                         "per model round")
             if name not in self.allowed_tools:
                 raise ToolNotAllowed(f"{name!r} is not allowed here (allowed: {', '.join(sorted(self.allowed_tools))})")
             await self._services.tools.check(name, arguments)
@@ -243,7 +253,8 @@ class StepContext:
         owner = self._owner(scope)
 
         async def read() -> MemoryValue:
-            return MemoryValue(key=key, value=await self._services.memory.get(scope, owner, key))
+            return MemoryValue(key=key, value=await self._services.memory.get(self.activation.guild_id, scope, owner,
+                                                                              key))
 
         return _output(await self._local_step(self._next_key(f"recall:{scope}"), read), MemoryValue).value
 
@@ -252,7 +263,7 @@ class StepContext:
         owner = self._owner(scope)
 
         async def write() -> MemoryValue:
-            await self._services.memory.set(scope, owner, key, value)
+            await self._services.memory.set(self.activation.guild_id, scope, owner, key, value)
             return MemoryValue(key=key, value=value)
 
         await self._local_step(self._next_key(f"remember:{scope}"), write)

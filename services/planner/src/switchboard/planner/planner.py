@@ -20,6 +20,7 @@ from opentelemetry.trace import Link, Span, SpanKind
 from switchboard.core import keys
 from switchboard.core.config import ConfigStore
 from switchboard.core.errors import DeadLettered, InvalidPayload
+from switchboard.core.guild_purge import GuildPurges
 from switchboard.core.keys import Stream
 from switchboard.core.metrics import Metrics
 from switchboard.core.personas import PersonaStore
@@ -53,6 +54,7 @@ class PlannerDeps:
     services: ContextServices  # also the reply writer and channel turns the loop uses
     metrics: Metrics
     janitor: StreamJanitor | None = None  # trims the streams by age
+    purges: GuildPurges | None = None  # purges the guilds the bot left, once their grace is over
 
 
 class Planner:
@@ -125,6 +127,9 @@ class Planner:
                 await self._deps.stream.heartbeat(list(self._inflight))
                 if self._deps.janitor is not None and (trimmed := await self._deps.janitor.tick()):
                     log.info("trimmed streams past the retention: %s", trimmed)
+                for purged in await self._deps.purges.run_due() if self._deps.purges is not None else ():
+                    log.info("purged guild %s the bot left: %d keys, %d activations", purged.guild_id,
+                             purged.keys_deleted, purged.activations)
                 for entry in await self._deps.stream.claim_stuck(max(self._free(), 1)):
                     if entry.deliveries > self._settings.activation_max_deliveries:
                         await self._give_up(entry)
@@ -206,8 +211,8 @@ class Planner:
             # Read per activation: a /callsystem or /persona change applies to the next message.
             config = await self._deps.config.resolve(
                 activation.guild_id, activation.channel_id, activation.thread_parent_id)
-            persona = await self._persona(config.persona)
-            group = tuple(await self._deps.personas.get_many(config.group)) if config.group else ()
+            persona = await self._persona(config.persona, activation.guild_id)
+            group = tuple(await self._deps.personas.get_many(config.group, activation.guild_id)) if config.group else ()
             ctx = StepContext(activation, persona, self._deps.services, frozenset(config.allowed_tools), group,
                               config.group_chatter)
             run = await self._activate(ctx, self._callsystem_for(activation, config.callsystem))
@@ -232,8 +237,8 @@ class Planner:
             return IMAGINE
         return configured or self._settings.default_callsystem
 
-    async def _persona(self, name: str | None) -> Persona:
-        persona = await self._deps.personas.get(name)
+    async def _persona(self, name: str | None, guild_id: str | None) -> Persona:
+        persona = await self._deps.personas.get(name, guild_id)
         if persona is None:  # deleted since it was configured: answer rather than fail
             log.warning("persona %r not found; using %s", name, self._deps.personas.builtin.name)
             return self._deps.personas.builtin
@@ -246,6 +251,7 @@ class Planner:
             callsystem = self._deps.registry.resolve(selector)
             package_id, version = callsystem.package_id, callsystem.version
             ctx.allowed_tools &= callsystem.tools  # a tool runs only if the callsystem and the guild allow it
+            ctx.max_tool_calls_per_round = callsystem.max_tool_calls_per_round
             return CallsystemRun(package_id, version, await callsystem.activate(ctx))
         except Exception as exc:
             log.warning("activation %s failed: %s", ctx.activation.id, exc, exc_info=not hasattr(exc, "code"))

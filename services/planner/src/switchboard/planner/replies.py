@@ -2,8 +2,9 @@
 
 A Lua script makes "mark written, append the reply, store the record, index it by time" one atomic
 step, so an activation processed twice (a duplicate entry, a planner that took over) still yields one
-reply entry. The index (`sb:records`) is what replays select from; ids past the retention leave it as
-their records expire.
+reply entry. The indexes (`sb:records`, and the channel's and the guild's) are what replays select from,
+what a message deleted on Discord is looked for in, and what a guild's purge deletes; ids past the retention
+leave them as their records expire.
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ _WRITE_ONCE = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then
   redis.call('XADD', KEYS[2], '*', ARGV[1], ARGV[2])
   redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
-  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[6])
-  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. (tonumber(ARGV[5]) - tonumber(ARGV[4])))
+  local oldest = '(' .. (tonumber(ARGV[5]) - tonumber(ARGV[4]))
+  for i = 4, #KEYS do
+    redis.call('ZADD', KEYS[i], ARGV[5], ARGV[6])
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', oldest)
+    if i > 4 then redis.call('EXPIRE', KEYS[i], ARGV[4]) end
+  end
   return 1
 end
 return 0
@@ -50,7 +55,8 @@ class ReplyWriter:
         """Append the reply and store the record unless already done; True when this call wrote them."""
         written = await self._script(
             keys=[keys.reply_written(reply.activation_id), Stream.REPLIES.value, keys.record(reply.activation_id),
-                  keys.RECORDS],
+                  keys.RECORDS, keys.channel_records(record.activation.channel_id),
+                  keys.guild_records(keys.tenant(record.activation.guild_id))],
             args=[STREAM_FIELD, reply.to_json(), record.to_json(), self._retention_s, repr(record.finished_at),
                   reply.activation_id],
         )

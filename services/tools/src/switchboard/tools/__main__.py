@@ -7,6 +7,7 @@ from switchboard.core.journal import SyncJournal
 from switchboard.core.keys import Queue
 from switchboard.core.leases import LaneSlots
 from switchboard.core.logs import setup_logging
+from switchboard.core.memory import MemoryLimits
 from switchboard.core.metrics import Metrics
 from switchboard.core.redis_client import connect_sync
 from switchboard.core.tracing import setup_tracing
@@ -26,7 +27,9 @@ def main() -> None:
     metrics.serve(settings.metrics_host, settings.metrics_port)
     app = make_celery(settings, "switchboard-tools")
     client = connect_sync(settings)
-    tools = ToolRegistry(builtin_tools(client, settings.sleep_ttl_s), settings.enabled_tools, LaneSlots(client))
+    memory_limits = MemoryLimits(settings.memory_max_fields, settings.memory_ttl_s)
+    tools = ToolRegistry(builtin_tools(client, settings.sleep_ttl_s, memory_limits), settings.enabled_tools,
+                         LaneSlots(client))
     tools.publish(client)
     journal = SyncJournal(client, settings.record_retention_s, settings.step_max_deliveries,
                           settings.task_time_limit_s)

@@ -25,7 +25,14 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from switchboard.core import keys
-from switchboard.core.errors import ConfigError, InvalidToolArguments, ToolError, ToolTimeout, UnknownTool
+from switchboard.core.errors import (
+    ConfigError,
+    InvalidToolArguments,
+    SwitchboardError,
+    ToolError,
+    ToolTimeout,
+    UnknownTool,
+)
 from switchboard.core.leases import LaneSlots
 from switchboard.core.role_tools import ROLE_TOOLS
 from switchboard.core.steps import mark_lane
@@ -118,7 +125,7 @@ class ToolRegistry:
             return future.result(timeout=tool.timeout_s)
         except FutureTimeout as exc:
             raise ToolTimeout(f"{name} ran longer than {tool.timeout_s:g} s") from exc
-        except ToolError:
+        except SwitchboardError:  # typed already (a refusal such as `LimitReached`): the model reads its code
             raise
         except Exception as exc:
             raise ToolError(f"{name} failed: {type(exc).__name__}: {exc}") from exc

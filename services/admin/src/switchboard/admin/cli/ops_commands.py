@@ -7,7 +7,11 @@
     switchboard dead-letters purge [ID ...] [--before 7d]              # remove
     switchboard config channel 10 [--guild 1]                          # stored and in force
     switchboard config channel 10 --set '{"callsystem": "cs.switchboard.integrations"}'
-    switchboard queues | lanes | callsystems | personas | audit
+    switchboard personas [--guild 1]                                   # what a guild can use
+    switchboard personas create ada --instructions "You are Ada."      # a shared persona (every guild)
+    switchboard personas delete ada [--guild 1]                        # shared, or a guild's own
+    switchboard personas migrate                                       # the old ownerless ones → shared
+    switchboard queues | lanes | callsystems | audit
 
 Every verb takes `--json` (the admin API's JSON). Exit status: 0 done, 1 not found or refused, 3 Redis away.
 """
@@ -25,7 +29,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from redis.exceptions import RedisError
 
-from switchboard.admin import operations
+from switchboard.admin import operations, persona_changes
 from switchboard.admin.cli.render import report_text
 from switchboard.admin.cli.replay_command import default_operator
 from switchboard.admin.cli.when import point_in_time
@@ -36,6 +40,8 @@ from switchboard.admin.settings import AdminSettings
 from switchboard.admin.views import ActivationSummary, detail
 from switchboard.core import keys
 from switchboard.core.config import ConfigPatch
+from switchboard.core.errors import ConfigError
+from switchboard.core.plugins import DEFAULT_HISTORY_TEMPLATE
 from switchboard.core.wire import Outcome
 from switchboard.planner.replay import Selection
 
@@ -68,7 +74,13 @@ def add_to(commands: Any) -> None:
     _verb(commands, "queues", "stream and queue depths and ages", _queues)
     _verb(commands, "lanes", "slots in use, waiters and capacity per lane", _lanes)
     _verb(commands, "callsystems", "callsystems and versions", _callsystems)
-    _verb(commands, "personas", "personas", _personas)
+    personas = _verb(commands, "personas", "list, create or delete personas; migrate the old ones", _personas)
+    personas.add_argument("action", nargs="?", choices=("list", "create", "delete", "migrate"), default="list")
+    personas.add_argument("name", nargs="?")
+    personas.add_argument("--guild", help="list: what this guild sees; delete: this guild's own persona")
+    personas.add_argument("--instructions", help="create: the system prompt")
+    personas.add_argument("--history-template", default=DEFAULT_HISTORY_TEMPLATE)
+    personas.add_argument("--operator", default=default_operator(), help="who acts, for the audit log")
     _verb(commands, "audit", "operators' actions, newest first", _audit)
 
 
@@ -89,7 +101,7 @@ def _run(verb: Verb, args: argparse.Namespace) -> int:
 
     try:
         document, text = asyncio.run(go())
-    except (DeadLetterNotFound, NotReplayable, LookupError) as exc:
+    except (DeadLetterNotFound, NotReplayable, LookupError, ConfigError) as exc:
         print(f"switchboard {args.command}: {exc}", file=sys.stderr)
         return REFUSED
     except RedisError as exc:
@@ -168,7 +180,7 @@ async def _config(deps: AdminDeps, args: argparse.Namespace) -> tuple[Any, str]:
             patch = ConfigPatch.model_validate_json(args.patch)
         except ValidationError as exc:
             raise LookupError(f"not a settings patch: {exc.errors()[0]['msg']}") from None
-        problems = await config_problems(deps, patch)
+        problems = await config_problems(deps, patch, args.id if args.level == "guild" else args.guild)
         if problems:
             raise LookupError("; ".join(message for _, message in problems))
         await apply_config(deps, args.operator, args.level, args.id, patch)
@@ -203,9 +215,24 @@ async def _callsystems(deps: AdminDeps, _: argparse.Namespace) -> tuple[Any, str
     return {"callsystems": found}, "\n".join(f"{c.key:<40} tools: {', '.join(c.tools) or '-'}" for c in found)
 
 
-async def _personas(deps: AdminDeps, _: argparse.Namespace) -> tuple[Any, str]:
-    found = await operations.personas(deps.personas)
-    return {"personas": found}, "\n".join(f"{p['name']:<20} {p['instructions'][:80]!r}" for p in found)
+async def _personas(deps: AdminDeps, args: argparse.Namespace) -> tuple[Any, str]:
+    if args.action == "migrate":
+        moved = await persona_changes.migrate(deps, args.operator)
+        return {"moved": moved}, f"moved {len(moved)} persona(s) into the shared ones: {', '.join(moved) or '-'}"
+    if args.action != "list" and not args.name:
+        raise LookupError(f"personas {args.action} needs a persona name")
+    if args.action == "create":
+        if not args.instructions:
+            raise LookupError("personas create needs --instructions")
+        saved = await persona_changes.save_shared(deps, args.operator, args.name, args.instructions,
+                                                  args.history_template)
+        return saved, f"saved shared persona {saved.name}"
+    if args.action == "delete":
+        if not await persona_changes.delete(deps, args.operator, args.name, args.guild):
+            raise LookupError(f"no persona {args.name!r} {'of guild ' + args.guild if args.guild else 'shared'}")
+        return {"deleted": args.name}, f"deleted persona {args.name}"
+    found = await persona_changes.personas_of(deps, args.guild)
+    return {"personas": found}, "\n".join(f"{p.name:<20} {p.scope:<8} {p.instructions[:80]!r}" for p in found)
 
 
 async def _audit(deps: AdminDeps, _: argparse.Namespace) -> tuple[Any, str]:

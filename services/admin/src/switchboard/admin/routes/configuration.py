@@ -21,6 +21,7 @@ from switchboard.core.config import ConfigPatch
 router = APIRouter(prefix="/config", tags=["configuration"])
 
 DiscordId = Annotated[str, Path(pattern=r"^[0-9]{1,25}$")]
+GuildQuery = Annotated[str | None, Query(pattern=r"^[0-9]{1,25}$")]
 
 
 class LevelConfig(BaseModel):
@@ -43,7 +44,7 @@ async def get_guild(request: Request, _: Operator, guild_id: DiscordId) -> Level
 
 @router.get("/channels/{channel_id}", summary="A channel's stored settings and those in force")
 async def get_channel(request: Request, _: Operator, channel_id: DiscordId,
-                      guild_id: Annotated[str | None, Query(pattern=r"^[0-9]{1,25}$")] = None,
+                      guild_id: GuildQuery = None,
                       parent_id: Annotated[str | None, Query(pattern=r"^[0-9]{1,25}$")] = None) -> ChannelView:
     services = deps(request)
     effective = await services.config.resolve(guild_id, channel_id, parent_id)
@@ -53,21 +54,24 @@ async def get_channel(request: Request, _: Operator, channel_id: DiscordId,
 
 @router.patch("/guilds/{guild_id}", summary="Change a guild's settings (merged; audited)")
 async def patch_guild(request: Request, caller: Operator, guild_id: DiscordId, patch: ConfigPatch) -> LevelConfig:
-    return await _patched(deps(request), caller.name, "guild", guild_id, patch)
+    return await _patched(deps(request), caller.name, "guild", guild_id, patch, guild_id)
 
 
 @router.patch("/channels/{channel_id}", summary="Change a channel's settings (merged; audited)")
-async def patch_channel(request: Request, caller: Operator, channel_id: DiscordId, patch: ConfigPatch) -> LevelConfig:
-    return await _patched(deps(request), caller.name, "channel", channel_id, patch)
+async def patch_channel(request: Request, caller: Operator, channel_id: DiscordId, patch: ConfigPatch,
+                        guild_id: GuildQuery = None) -> LevelConfig:
+    """`guild_id`: the channel's guild, so a persona of that guild's own may be named (else shared ones only)."""
+    return await _patched(deps(request), caller.name, "channel", channel_id, patch, guild_id)
 
 
-async def _patched(services: AdminDeps, operator: str, level: str, level_id: str, patch: ConfigPatch) -> LevelConfig:
-    await _check(services, patch)
+async def _patched(services: AdminDeps, operator: str, level: str, level_id: str, patch: ConfigPatch,
+                   guild_id: str | None) -> LevelConfig:
+    await _check(services, patch, guild_id)
     return LevelConfig(stored=await apply_config(services, operator, level, level_id, patch))
 
 
-async def _check(services: AdminDeps, patch: ConfigPatch) -> None:
+async def _check(services: AdminDeps, patch: ConfigPatch, guild_id: str | None) -> None:
     """Refuse names that do not exist, in the shape of FastAPI's own 422 (what the OpenAPI document promises)."""
-    if problems := await config_problems(services, patch):
+    if problems := await config_problems(services, patch, guild_id):
         raise HTTPException(422, [{"loc": ["body", field], "msg": message, "type": "value_error"}
                                   for field, message in problems])

@@ -1,4 +1,4 @@
-"""`/api/queues`, `/api/lanes`, `/api/callsystems`, `/api/personas`, `/api/audit`: what the system is doing."""
+"""`/api/queues`, `/api/lanes`, `/api/callsystems`, `/api/audit`: what the system is doing."""
 
 from __future__ import annotations
 
@@ -24,10 +24,6 @@ class CallsystemList(BaseModel):
     callsystems: list[operations.CallsystemInfo]
 
 
-class PersonaList(BaseModel):
-    personas: list[dict[str, str]]
-
-
 class AuditList(BaseModel):
     entries: list[AuditEntry]
 
@@ -47,11 +43,6 @@ async def get_callsystems(request: Request, _: Operator) -> CallsystemList:
     services = deps(request)
     return CallsystemList(default=services.settings.default_callsystem,
                           callsystems=operations.callsystems(services.registry))
-
-
-@router.get("/personas", summary="The personas a channel can use")
-async def get_personas(request: Request, _: Operator) -> PersonaList:
-    return PersonaList(personas=await operations.personas(deps(request).personas))
 
 
 @router.get("/audit", summary="Operators' actions, newest first")

@@ -14,13 +14,13 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from switchboard.core import keys
+from switchboard.core.audit import AuditLog
 from switchboard.core.config import ConfigStore
 from switchboard.core.errors import UnknownCallsystem
 from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import Callsystem, CallsystemRegistry
 from switchboard.core.wire import UNRESOLVED, ActivationRecord, AuditEntry, ErrorInfo, Outcome, StepResult
 from switchboard.planner.context import ContextServices
-from switchboard.planner.replay.audit import AuditLog
 from switchboard.planner.replay.live import replay_activation, run_live
 from switchboard.planner.replay.recorded import RecordedRun, RecordedSteps, ending_of, run_recorded
 from switchboard.planner.replay.records import RecordStore
@@ -212,8 +212,8 @@ class Replayer:
         """Under the original's conditions: its persona, and the tools its channel allowed then."""
         deps, activation = self._deps, record.activation
         config = await deps.config.resolve(activation.guild_id, activation.channel_id, activation.thread_parent_id)
-        persona = await deps.personas.get(record.persona) or deps.personas.builtin
-        group = tuple(await deps.personas.get_many(config.group)) if config.group else ()
+        persona = await deps.personas.get(record.persona, activation.guild_id) or deps.personas.builtin
+        group = tuple(await deps.personas.get_many(config.group, activation.guild_id)) if config.group else ()
         allowed = record.allowed_tools if record.allowed_tools is not None else config.allowed_tools
         return await run_recorded(callsystem, record, steps, deps.services, persona, frozenset(allowed), group,
                                   config.group_chatter)

@@ -134,6 +134,7 @@ async def run_recorded(callsystem: Callsystem, record: ActivationRecord, steps: 
     """Run `callsystem` on the original activation with `steps` as its only journal; nothing is dispatched."""
     ctx = StepContext(record.activation, persona, replace(services, journal=steps, dispatcher=NoDispatch()),
                       allowed_tools & callsystem.tools, group, group_chatter)
+    ctx.max_tool_calls_per_round = callsystem.max_tool_calls_per_round
     reply: Reply | None
     try:
         reply = await callsystem.activate(ctx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import redis
 
+from switchboard.core.memory import DEFAULT_LIMITS, MemoryLimits, SyncMemoryStore
 from switchboard.tools.builtin.calculator import CALCULATOR
 from switchboard.tools.builtin.channel_search import channel_search_tool
 from switchboard.tools.builtin.clock import CLOCK
@@ -16,6 +17,8 @@ from switchboard.tools.registry import Tool
 BUILTIN_TOOLS: tuple[Tool, ...] = (CALCULATOR, CLOCK, web_fetch_tool())
 
 
-def builtin_tools(client: redis.Redis, sleep_ttl_s: int = DEFAULT_SLEEP_TTL_S) -> tuple[Tool, ...]:
+def builtin_tools(client: redis.Redis, sleep_ttl_s: int = DEFAULT_SLEEP_TTL_S,
+                  memory_limits: MemoryLimits = DEFAULT_LIMITS) -> tuple[Tool, ...]:
     """Every built-in tool, including those that read or write Redis (memory, channel search, sleep)."""
-    return (*BUILTIN_TOOLS, *memory_tools(client), channel_search_tool(client), sleep_tool(client, sleep_ttl_s))
+    return (*BUILTIN_TOOLS, *memory_tools(SyncMemoryStore(client, memory_limits)), channel_search_tool(client),
+            sleep_tool(client, sleep_ttl_s))

@@ -1,28 +1,24 @@
-"""`remember` / `recall`: a user's notes that last across conversations (the same store as
-`ctx.remember` / `ctx.recall` with scope "user")."""
+"""`remember` / `recall`: a user's notes that last across conversations in one guild (the same store as
+`ctx.remember` / `ctx.recall` with scope "user"). Who and where come from the activation, never the model."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import redis
-
-from switchboard.core import keys
+from switchboard.core.memory import SyncMemoryStore
 from switchboard.core.wire import ToolCallContext
 from switchboard.tools.registry import Tool
 
 KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9 _.-]+$"}
 
 
-def memory_tools(client: redis.Redis) -> tuple[Tool, Tool]:
+def memory_tools(store: SyncMemoryStore) -> tuple[Tool, Tool]:
     def remember(key: str, value: str, context: ToolCallContext) -> dict[str, Any]:
-        client.hset(keys.memory("user", context.user_id), key, json.dumps(value))
+        store.set(context.guild_id, "user", context.user_id, key, value)  # past the cap: `LimitReached`
         return {"remembered": key}
 
     def recall(key: str, context: ToolCallContext) -> dict[str, Any]:
-        raw = client.hget(keys.memory("user", context.user_id), key)
-        return {"key": key, "value": None if raw is None else json.loads(raw)}
+        return {"key": key, "value": store.get(context.guild_id, "user", context.user_id, key)}
 
     return (
         Tool(name="remember", description="Remember a short note about the user for later conversations.",
