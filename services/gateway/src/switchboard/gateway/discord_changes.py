@@ -36,7 +36,8 @@ class DiscordChanges:
             task.add_done_callback(self._rechecks.discard)
 
     async def message_edited(self, channel_id: str, message_id: str, content: str) -> None:
-        await self._redactor.edited(channel_id, message_id, content)
+        changed = await self._redactor.edited(channel_id, message_id, content)
+        log.debug("message %s edited in %s: %d history entries rewritten", message_id, channel_id, changed)
 
     async def left_guild(self, guild_id: str, channel_ids: Iterable[str]) -> None:
         due = await self._purges.schedule(guild_id, channel_ids)
