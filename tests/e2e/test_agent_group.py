@@ -12,6 +12,7 @@ from switchboard.core.config import ConfigPatch
 from switchboard.core.lanes import CHAT_ROLE
 from switchboard.core.wire import ActivationRecord, LaneStats, Outcome
 from switchboard.emulator.client import EmulatorClient
+from switchboard.emulator.state import GUILD_ID
 from switchboard.planner.callsystems.turn_plan import Budgets
 from switchboard.planner.probe import probe
 from tests.conftest import wait_until
@@ -78,7 +79,7 @@ def test_the_probe_reports_every_persona_within_the_budgets(emulator: EmulatorCl
     async def run() -> object:
         client = aioredis.Redis.from_url(stack.redis_url, decode_responses=True)
         try:
-            return await probe(client, None, channel, "Hi all, how are you today?", budgets=Budgets(),
+            return await probe(client, str(GUILD_ID), channel, "Hi all, how are you today?", budgets=Budgets(),
                                timeout_s=REPLY_TIMEOUT, post=False)
         finally:
             await client.aclose()

@@ -14,6 +14,7 @@ import redis
 
 from switchboard.core import keys
 from switchboard.core.redaction import REDACTED
+from switchboard.core.usage import Quota, today
 from switchboard.core.wire import ActivationRecord, AuditEntry
 from switchboard.emulator.client import EmulatorClient, EmulatorRequestError
 from switchboard.emulator.state import SECOND_GUILD_ID
@@ -139,3 +140,30 @@ def test_leaving_a_guild_schedules_its_purge_and_coming_back_cancels_it(chat_emu
     finally:
         chat_emulator.add_bot_to_guild(ATTACKER_GUILD)
     wait_until(lambda: chat_store.zscore(keys.PURGES_DUE, guild) is None, 10, "the purge to be cancelled")
+
+
+def test_over_its_quota_a_guild_gets_one_notice_and_nothing_is_queued(chat_emulator: EmulatorClient,
+                                                                     chat_store: redis.Redis) -> None:
+    guild = str(SECOND_GUILD_ID)
+    channel = chat_emulator.create_channel("metered", guild=ATTACKER_GUILD)["id"]
+    chat_store.set(keys.quota(guild), Quota(tokens_per_day=1).to_json())  # as `switchboard guild ... quota --set`
+    try:
+        first = chat_emulator.inject_message("hello", channel_id=channel, author="bob", mention_bot=True)
+        wait_for_posted_reply(chat_store, chat_emulator, first["id"])
+        wait_until(lambda: chat_store.hget(keys.usage(guild, today()), "tokens_out"), 10, "the usage to be counted")
+        over = [chat_emulator.inject_message(f"and again {n}", channel_id=channel, author="bob", mention_bot=True)
+                for n in range(3)]
+        wait_until(lambda: notices(chat_emulator, channel), 10, "the quota notice")
+        shown = answer(chat_emulator, chat_emulator.invoke_command("usage", channel_id=channel))
+        assert shown["ephemeral"] and "of 1" in shown["text"]
+    finally:
+        chat_store.delete(keys.quota(guild))
+    after = chat_emulator.inject_message("back?", channel_id=channel, author="bob", mention_bot=True)
+    wait_for_posted_reply(chat_store, chat_emulator, after["id"])  # the channel's earlier messages are decided
+    assert not any(chat_store.exists(keys.accepted(message["id"])) for message in over)
+    [notice] = notices(chat_emulator, channel)
+    assert notice["message_reference"]["message_id"] == over[0]["id"]
+
+
+def notices(emulator: EmulatorClient, channel: str) -> list[dict]:
+    return [m for m in emulator.messages(channel_id=channel, author="bot") if "`quota_exceeded`" in m["content"]]

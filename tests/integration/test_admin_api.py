@@ -301,3 +301,45 @@ def test_the_command_line_has_the_same_verbs(stack: Stack, client: redis.Redis) 
     assert configured.returncode == 0 and json.loads(configured.stdout)["effective"]["keywords"] == ["robot"]
     assert unknown.returncode == 1 and "cs.nowhere" in unknown.stderr
     assert [e.operator for e in audit(client) if e.target == "channel:11"] == ["cli-operator"]
+
+
+def test_personas_shared_by_operators_and_a_guilds_own_kept_apart(api: httpx.Client, client: redis.Redis) -> None:
+    saved = api.put("/api/personas/helper", json={"instructions": "You help everyone."})
+    assert saved.status_code == 200 and saved.json()["scope"] == "shared"
+    client.hset(keys.guild_personas("2"), "mole", '{"kind": "persona", "name": "mole", "instructions": "evil"}')
+    seen_by_1 = {p["name"]: p["scope"] for p in api.get("/api/personas", params={"guild_id": "1"}).json()["personas"]}
+    seen_by_2 = {p["name"]: p["scope"] for p in api.get("/api/personas", params={"guild_id": "2"}).json()["personas"]}
+    assert seen_by_1 == {"switchboard": "builtin", "helper": "shared"}
+    assert seen_by_2 == {"switchboard": "builtin", "helper": "shared", "mole": "guild"}
+    refused = api.patch("/api/config/guilds/1", json={"persona": "mole"})  # guild 1 cannot name guild 2's
+    assert refused.status_code == 422 and "no persona named mole" in refused.text
+    assert api.delete("/api/personas/mole", params={"guild_id": "2"}).status_code == 204  # moderation
+    assert api.delete("/api/personas/mole", params={"guild_id": "2"}).status_code == 404
+    assert [e.action for e in audit(client)[-3:]] == ["persona_update", "persona_delete", "persona_delete"]
+
+
+def test_a_guilds_usage_is_counted_and_its_quota_set_only_by_operators(api: httpx.Client,
+                                                                        client: redis.Redis) -> None:
+    answered(client, "usage-1")
+    shown = api.get("/api/guilds/1/usage", params={"days": 3}).json()
+    assert len(shown["days"]) == 3 and shown["own_quota"] is False
+    today = shown["days"][0]["usage"]
+    assert today["tokens_in"] > 0 and today["tokens_out"] > 0 and today["model_seconds"] > 0
+    assert api.get("/api/guilds/2/usage").json()["days"][0]["usage"]["tokens_in"] == 0  # another guild's is its own
+
+    quota = api.put("/api/guilds/1/quota", json={"tokens_per_day": 5, "user_images_per_day": 0}).json()
+    assert quota["own_quota"] and quota["quota"]["tokens_per_day"] == 5
+    assert api.put("/api/guilds/1/quota", json={"tokens_per_day": -1}).status_code == 422
+    assert not api.delete("/api/guilds/1/quota").json()["own_quota"]
+    assert [(e.action, e.target) for e in audit(client)[-2:]] == [("quota_update", "guild:1")] * 2
+
+
+def test_an_operator_purges_a_guild_now(api: httpx.Client, client: redis.Redis) -> None:
+    client.set(keys.guild_config("3"), "{}")
+    client.hset(keys.memory("3", "user", "7"), "k", '"v"')
+    client.hset(keys.guild_personas("4"), "kept", "{}")
+    purged = api.post("/api/guilds/3/purge").json()
+    assert purged["keys_deleted"] == 2
+    assert not client.exists(keys.guild_config("3"), keys.memory("3", "user", "7"))
+    assert client.exists(keys.guild_personas("4"))
+    assert (audit(client)[-1].action, audit(client)[-1].target) == ("guild_purge", "guild:3")

@@ -19,15 +19,19 @@ from switchboard.core.history import ChannelHistory
 from switchboard.core.memory import MemoryLimits, MemoryStore
 from switchboard.core.personas import PersonaRecord, PersonaStore
 from switchboard.core.redaction import REDACTED, Redactor
+from switchboard.core.usage import Quota, Usage, UsageLedger, today, usage_of
 from switchboard.core.wire import (
     Activation,
     ActivationRecord,
+    ErrorInfo,
     HistoryMessage,
     HistoryWindow,
+    InferenceResult,
     InteractionRef,
     Outcome,
     Reply,
     StepResult,
+    ToolResult,
     Trigger,
 )
 from switchboard.planner.replies import ReplyWriter
@@ -237,3 +241,34 @@ async def test_adding_the_bot_back_within_the_grace_keeps_the_data(client: aiore
     assert await purges.cancel(VICTIM)
     assert await purges.run_due(now=time.time() + 3600) == []
     assert await client.exists(keys.guild_config(VICTIM))
+
+
+async def test_usage_is_counted_per_guild_and_user_and_bounded_by_the_quota(client: aioredis.Redis) -> None:
+    ledger = UsageLedger(client, default_quota=Quota(tokens_per_day=1000), retention_days=2)
+    await ledger.add(VICTIM, "alice", Usage(tokens_in=300, tokens_out=200, model_seconds=1.5, images=1))
+    await ledger.add(VICTIM, "bob", Usage(tokens_in=100, tool_calls=2))
+    await ledger.add(ATTACKER, "alice", Usage(tokens_in=999_999))
+    guild, alice = await ledger.day(VICTIM, "alice")
+    assert (guild.tokens, guild.model_seconds, guild.tool_calls, guild.images) == (600, 1.5, 2, 1)
+    assert (alice.tokens, alice.tool_calls) == (500, 0)
+    assert 0 < await client.ttl(keys.usage(VICTIM, today())) <= 2 * 86400
+
+    assert await ledger.exceeded(VICTIM, "alice") is None  # 600 of the default 1000
+    assert await ledger.exceeded(ATTACKER, "alice") == "tokens_per_day"  # the other guild's spending is its own
+    await ledger.set_quota(VICTIM, Quota(user_images_per_day=1))
+    assert await ledger.exceeded(VICTIM, "alice") == "user_images_per_day"
+    assert await ledger.exceeded(VICTIM, "bob") is None
+    assert await ledger.exceeded(None, "alice") is None  # DMs have no guild quota
+    [(day, counted), (_, yesterday)] = await ledger.days(VICTIM, 2)
+    assert day == today() and counted.tokens == 600 and not yesterday
+
+
+def test_a_steps_cost_is_what_ran() -> None:
+    ran = StepResult(activation_id="a", step="infer:0", started_at=10.0, finished_at=12.5,
+                     output=InferenceResult(text="hi", finish_reason="stop", model="m", prompt_tokens=30,
+                                            completion_tokens=5))
+    assert usage_of(ran) == Usage(tokens_in=30, tokens_out=5, model_seconds=2.5)
+    assert usage_of(StepResult(activation_id="a", step="tool:clock:0", output=ToolResult(name="clock"))) == \
+        Usage(tool_calls=1)
+    failed = ran.model_copy(update={"output": None, "error": ErrorInfo(code="model_unavailable", message="x")})
+    assert not usage_of(failed)

@@ -6,8 +6,9 @@ cancels it when the bot is added back (`cancel`); a planner's maintenance loop r
 (`run_due`). A purge is idempotent and leaves the schedule only once it finished, so a replica dying half-way
 leaves it for the next one; a lease keeps two replicas from doing the same guild at once.
 
-What goes: the guild's config, personas, memory and activation records (each record's journal and exactly-once
-markers with it), and per channel its config, history, record index, sleep and busy state.
+What goes: the guild's config, personas, memory, usage counters and activation records (each record's journal and
+exactly-once markers with it), and per channel its config, history, record index, sleep and busy state. Its
+quota stays: that is the operators' setting, not the guild's data.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ class GuildPurges:
         activations = await self._redis.zrange(keys.guild_records(guild_id), 0, -1)
         owned = [keys.guild_config(guild_id), keys.guild_personas(guild_id), keys.guild_records(guild_id),
                  keys.rate_bucket("guild", guild_id)]
-        owned += [key async for key in self._redis.scan_iter(match=keys.memory_pattern(guild_id), count=BATCH)]
+        for pattern in (keys.memory_pattern(guild_id), keys.usage_pattern(guild_id)):
+            owned += [key async for key in self._redis.scan_iter(match=pattern, count=BATCH)]
         owned += [key for channel in channels for key in _channel_keys(channel)]
         owned += [key for activation in activations for key in _activation_keys(activation)]
         deleted = 0

@@ -249,3 +249,20 @@ def purge_channels(guild_id: str) -> str:
 def purging(guild_id: str) -> str:
     """Lease held by the replica purging a guild now (another one skips it until it expires)."""
     return f"{PREFIX}:purging:{guild_id}"
+
+
+def usage(tenant_id: str, day: str) -> str:
+    """Hash of one guild's usage on one UTC day (`YYYY-MM-DD`): `tokens_in`, `tokens_out`, `model_seconds`,
+    `tool_calls`, `images`, and the same per user as `user:<id>:<field>` (`usage.UsageLedger`). Kept for the
+    usage retention, purged with the guild."""
+    return f"{PREFIX}:usage:{tenant_id}:{day}"
+
+
+def usage_pattern(tenant_id: str) -> str:
+    """Every usage hash of one tenant (for its purge)."""
+    return f"{PREFIX}:usage:{tenant_id}:*"
+
+
+def quota(guild_id: str) -> str:
+    """The guild's `Quota` JSON, set by operators only; unset: the deployment's default quota."""
+    return f"{PREFIX}:quota:{guild_id}"

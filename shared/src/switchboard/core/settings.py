@@ -9,6 +9,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from switchboard.core.usage import Quota
+
 
 class ServiceSettings(BaseSettings):
     """What every service needs: where Redis is, how to expose metrics, how long tasks may run."""
@@ -41,6 +43,9 @@ class ServiceSettings(BaseSettings):
     history_ttl_s: int = Field(default=7 * 24 * 3600, ge=60, description="a quiet channel's history goes after")
     # How long after the bot leaves a guild its data is purged (adding the bot back within it keeps the data).
     guild_purge_grace_s: float = Field(default=24 * 3600, ge=0)
+    # Per-guild usage counters are kept this many days; the quota of a guild without its own (JSON, None: no limit).
+    usage_retention_days: int = Field(default=35, ge=1)
+    default_guild_quota: Quota = Quota()
 
     @property
     def visibility_timeout_s(self) -> int:

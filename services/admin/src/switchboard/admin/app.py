@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 
 from switchboard.admin.auth import TokenBook, operator
 from switchboard.admin.deps import AdminDeps
-from switchboard.admin.routes import activations, configuration, dead_letters, feed, personas, system
+from switchboard.admin.routes import activations, configuration, dead_letters, feed, guilds, personas, system
 
 CONSOLE = Path(__file__).parent / "console"
 
@@ -33,7 +33,7 @@ def build_app(deps: AdminDeps) -> FastAPI:
     app.state.deps = deps
     app.state.tokens = tokens
     api = APIRouter(prefix="/api", dependencies=[Depends(operator)])
-    for module in (activations, dead_letters, configuration, personas, system, feed):
+    for module in (activations, dead_letters, configuration, personas, guilds, system, feed):
         api.include_router(module.router)
     app.include_router(api)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"], summary="The process answers")

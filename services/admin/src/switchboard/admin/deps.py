@@ -10,10 +10,12 @@ from fastapi import Request
 from switchboard.admin.dead_letters import DeadLetters
 from switchboard.admin.settings import AdminSettings
 from switchboard.core.config import ConfigStore
+from switchboard.core.guild_purge import GuildPurges
 from switchboard.core.journal import Journal
 from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import CallsystemRegistry
 from switchboard.core.redis_client import connect_async
+from switchboard.core.usage import UsageLedger
 from switchboard.planner.__main__ import build_registry
 from switchboard.planner.replay import Replayer
 from switchboard.planner.replay.build import build_replayer
@@ -29,6 +31,8 @@ class AdminDeps:
     personas: PersonaStore
     journal: Journal
     dead_letters: DeadLetters
+    usage: UsageLedger
+    purges: GuildPurges
 
     @classmethod
     def build(cls, settings: AdminSettings) -> AdminDeps:
@@ -40,7 +44,9 @@ class AdminDeps:
                    config=ConfigStore(client),
                    personas=PersonaStore(client, max_per_guild=settings.max_personas_per_guild),
                    journal=Journal(client, settings.record_retention_s),
-                   dead_letters=DeadLetters(client))
+                   dead_letters=DeadLetters(client),
+                   usage=UsageLedger(client, settings.default_guild_quota, settings.usage_retention_days),
+                   purges=GuildPurges(client, settings.guild_purge_grace_s))
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -21,6 +21,7 @@ from switchboard.core.personas import PersonaStore
 from switchboard.core.redaction import Redactor
 from switchboard.core.redis_client import connect_async
 from switchboard.core.tracing import setup_tracing
+from switchboard.core.usage import UsageLedger
 from switchboard.gateway import health
 from switchboard.gateway.attachments import AttachmentIntake
 from switchboard.gateway.bot import GatewayBot, GatewayDeps
@@ -61,6 +62,7 @@ def build_bot(settings: GatewaySettings, client: aioredis.Redis, metrics: Metric
     blobs = BlobStore(blob_client, settings.posted_retention_s)
     config = ConfigStore(client, ChannelConfig(user_rate=settings.user_rate, guild_rate=settings.guild_rate))
     personas = PersonaStore(client, max_per_guild=settings.max_personas_per_guild)
+    usage = UsageLedger(client, settings.default_guild_quota, settings.usage_retention_days)
 
     def build_deps(api: DiscordApi) -> GatewayDeps:
         live = LiveReplies(client, api, settings.edit_interval_s, settings.posted_retention_s, settings.stream_grace_s)
@@ -69,12 +71,14 @@ def build_bot(settings: GatewaySettings, client: aioredis.Redis, metrics: Metric
             queue=queue, intake=MessageIntake(client, history, config), work=work,
             attachments=AttachmentIntake(blobs), limiter=limiter,
             live=live, poster=ReplyPoster(client, api, live, history, work, blobs, metrics, settings),
-            commands=CommandServices(client, config, personas, history),
-            work_commands=WorkServices(client, queue, limiter, config, AuditLog(client), settings.operator_role_ids),
+            commands=CommandServices(client, config, personas, history, usage),
+            work_commands=WorkServices(client, queue, limiter, config, AuditLog(client), usage,
+                                       settings.operator_role_ids),
             metrics=metrics,
             sleep=ChannelSleep(client),
             changes=DiscordChanges(Redactor(client, blob_client, history),
                                    GuildPurges(client, settings.guild_purge_grace_s)),
+            usage=usage,
             queue_notice_over=settings.queue_notice_over, typing_grace_s=settings.stream_grace_s,
             outage_retry_s=settings.outage_retry_s)
 

@@ -24,6 +24,7 @@ from switchboard.core.keys import Stream
 from switchboard.core.metrics import Metrics
 from switchboard.core.resilience import TRANSIENT, keep_running
 from switchboard.core.tracing import inject_context, tracer
+from switchboard.core.usage import UsageLedger, today
 from switchboard.core.wire import Activation, AttachmentRef, HistoryMessage, Trigger
 from switchboard.gateway.attachments import AttachmentIntake, skipped_notice
 from switchboard.gateway.busy import ChannelWork
@@ -37,7 +38,7 @@ from switchboard.gateway.policy import AMBIENT, MessageFacts, decide, facts_of, 
 from switchboard.gateway.replies import ReplyPoster
 from switchboard.gateway.sharding import IdentifyGate
 from switchboard.gateway.sleep import ChannelSleep
-from switchboard.gateway.throttle import ActivationLimiter, throttle_notice
+from switchboard.gateway.throttle import ActivationLimiter, quota_notice, throttle_notice
 from switchboard.gateway.work_commands import WorkServices, install_work_commands
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class GatewayDeps:
     metrics: Metrics
     sleep: ChannelSleep
     changes: DiscordChanges
+    usage: UsageLedger
     queue_notice_over: int = 20  # show the queue position when more activations than this wait
     typing_grace_s: float = 0.0  # answers faster than this get no typing indicator
     outage_retry_s: float = 120.0  # how long a message waits out a Redis outage before it is given up
@@ -208,6 +210,8 @@ class GatewayBot(discord.AutoShardedClient):
         """Why an activating message is not enqueued (duplicate, throttled, busy), or None to go on."""
         if await self.deps.queue.accepted(str(message.id)):  # a replayed event: decided already
             return "duplicate"
+        if not await self._within_quota(message):
+            return "over_quota"
         if not await self._admit(message, config):
             return "throttled"
         if not await self._double_text(message, config):
@@ -226,6 +230,14 @@ class GatewayBot(discord.AutoShardedClient):
             except discord.HTTPException as exc:
                 log.warning("throttle notice failed: %s", exc)
         return admission.allowed
+
+    async def _within_quota(self, message: discord.Message) -> bool:
+        """False when the guild or the author used up a daily quota; they are told once a day (nothing queued)."""
+        guild, author = str(message.guild.id) if message.guild else None, str(message.author.id)
+        limit = await self.deps.usage.exceeded(guild, author)
+        if limit is not None:
+            await self._notice_once(message, ("quota", f"{guild}:{author}:{today()}"), quota_notice(limit))
+        return limit is None
 
     async def _double_text(self, message: discord.Message, config: ChannelConfig) -> bool:
         """Apply the channel's double-texting policy; False when the message must not be queued."""

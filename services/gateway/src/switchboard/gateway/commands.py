@@ -25,6 +25,7 @@ from switchboard.core.journal import Journal
 from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import DEFAULT_HISTORY_TEMPLATE
 from switchboard.core.status import queue_status
+from switchboard.core.usage import Quota, Usage, UsageLedger
 from switchboard.core.wire import ActivationRecord, HistoryWindow
 from switchboard.gateway.policy import parent_of
 
@@ -42,6 +43,7 @@ class CommandServices:
     config: ConfigStore
     personas: PersonaStore
     history: ChannelHistory
+    usage: UsageLedger
 
 
 def install_commands(tree: app_commands.CommandTree, services: CommandServices) -> None:
@@ -51,6 +53,7 @@ def install_commands(tree: app_commands.CommandTree, services: CommandServices) 
     tree.add_command(callsystem_group(services))
     tree.add_command(persona_group(services))
     tree.add_command(status_command(services))
+    tree.add_command(usage_command(services))
     tree.add_command(context_window_menu(services))
     tree.on_error = report_error
 
@@ -240,6 +243,37 @@ def status_command(services: CommandServices) -> app_commands.Command:
         await say(interaction, "\n".join(lines), ephemeral=True)
 
     return status
+
+
+def usage_command(services: CommandServices) -> app_commands.Command:
+    @app_commands.command(name="usage", description="What this server used today and this week, against its quota")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def usage(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild = str(interaction.guild_id)
+        days, quota = await services.usage.days(guild, 7), await services.usage.quota(guild)
+        await say(interaction, usage_report(days, quota), ephemeral=True)
+
+    return usage
+
+
+def usage_report(days: list[tuple[str, Usage]], quota: Quota) -> str:
+    """Today against each limit, then the week's totals (what `/usage` shows)."""
+    (_, now), week = days[0], sum((usage for _, usage in days), Usage())
+
+    def against(used: float, limit: float | None) -> str:
+        return f"{used:g}" if limit is None else f"{used:g} of {limit:g}"
+
+    return "\n".join([
+        "**Today (UTC)**",
+        f"• tokens: {against(now.tokens, quota.tokens_per_day)} ({now.tokens_in:g} in, {now.tokens_out:g} out)",
+        f"• model time: {against(round(now.model_seconds, 1), quota.model_seconds_per_day)} s",
+        f"• tool calls: {against(now.tool_calls, quota.tool_calls_per_day)}",
+        f"• images: {against(now.images, quota.images_per_day)}",
+        f"**Last {len(days)} days**: {week.tokens:g} tokens, {week.model_seconds:.1f} s of model time, "
+        f"{week.tool_calls:g} tool calls, {week.images:g} images"])
 
 
 def context_window_menu(services: CommandServices) -> app_commands.ContextMenu:

@@ -49,3 +49,11 @@ def throttle_notice(admission: Admission) -> str:
     if admission.scope == "guild":
         return f"⏳ This server is sending me more messages than I can take right now; try again in {wait}."
     return f"⏳ You're sending messages faster than I can answer; I'll take new ones from you in {wait}."
+
+
+def quota_notice(limit: str) -> str:
+    """What a user over a daily quota is told (once); `limit` names the quota field reached."""
+    whose = "You have" if limit.startswith("user_") else "This server has"
+    what = limit.removeprefix("user_").removesuffix("_per_day").replace("_", " ")
+    return (f"📊 {whose} used today's quota of {what} (`quota_exceeded`); I'll answer again after midnight UTC. "
+            "A server admin can see the figures with /usage.")

@@ -21,9 +21,10 @@ from switchboard.core.audit import AuditLog
 from switchboard.core.config import ConfigStore
 from switchboard.core.errors import ConfigError
 from switchboard.core.tracing import inject_context
+from switchboard.core.usage import UsageLedger
 from switchboard.core.wire import Activation, ActivationRecord, AuditEntry, InteractionRef, Trigger
 from switchboard.gateway.commands import say, where
-from switchboard.gateway.throttle import ActivationLimiter, throttle_notice
+from switchboard.gateway.throttle import ActivationLimiter, quota_notice, throttle_notice
 
 # A message link (https://discord.com/channels/<guild>/<channel>/<message>) or a bare id.
 _ACTIVATION_REF = re.compile(r"(?:/channels/(?:\d+|@me)/\d+/)?(\d{1,20})/?$")
@@ -36,6 +37,7 @@ class WorkServices:
     limiter: ActivationLimiter
     config: ConfigStore
     audit: AuditLog
+    usage: UsageLedger
     operator_role_ids: frozenset[str] = frozenset()
 
 
@@ -54,6 +56,9 @@ def imagine_command(services: WorkServices) -> app_commands.Command:
     @app_commands.describe(prompt="what to draw")
     async def imagine(interaction: discord.Interaction, prompt: app_commands.Range[str, 1, 1000]) -> None:
         guild, channel, parent = where(interaction)
+        if (limit := await services.usage.exceeded(guild, str(interaction.user.id))) is not None:
+            await say(interaction, quota_notice(limit), ephemeral=True)
+            return
         config = await services.config.resolve(guild, channel, parent)
         admission = await services.limiter.admit(str(interaction.user.id), guild, config.user_rate,
                                                  config.guild_rate)

@@ -25,6 +25,7 @@ from switchboard.core.redis_client import connect_async
 from switchboard.core.retention import StreamJanitor
 from switchboard.core.tool_catalog import ToolCatalog
 from switchboard.core.tracing import setup_tracing
+from switchboard.core.usage import UsageLedger
 from switchboard.core.workers import instrument_celery
 from switchboard.planner.activations import ActivationStream
 from switchboard.planner.context import ContextServices, Supersession
@@ -79,6 +80,7 @@ def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Me
         services=services, metrics=metrics,
         janitor=StreamJanitor(client, settings.record_retention_s, settings.retention_interval_s),
         purges=GuildPurges(client, settings.guild_purge_grace_s),
+        usage=UsageLedger(client, retention_days=settings.usage_retention_days),
     )
     return Planner(settings, deps)
 

@@ -32,6 +32,7 @@ from switchboard.core.plugins import DEFAULT_MAX_TOOL_CALLS_PER_ROUND, Persona
 from switchboard.core.role_tools import ROLE_TOOLS, RoleTool, offered, role_request
 from switchboard.core.tool_catalog import ToolCatalog
 from switchboard.core.tracing import tracer
+from switchboard.core.usage import Usage, usage_of
 from switchboard.core.wire import (
     Activation,
     AttachmentRef,
@@ -127,6 +128,7 @@ class StepContext:
         self._counters: Counter[str] = Counter()
         self.timings: list[StepTiming] = []
         self.notes: list[str] = []
+        self.usage = Usage()  # what the steps this context ran cost (not those read back from the journal)
 
     async def history(self, limit: int = 20) -> list[HistoryMessage]:
         channel = self.activation.channel_id
@@ -360,6 +362,8 @@ class StepContext:
             finished_at=result.finished_at, from_journal=from_journal, error=result.error, lane=result.lane,
             attempt=result.attempt, result_bytes=len(result.output.to_json()) if result.output is not None else None))
         self._services.metrics.steps.labels(kind=kind, result="journal" if from_journal else "ran").inc()
+        if not from_journal:
+            self.usage += usage_of(result)
         if not from_journal and result.queued_at is not None:
             self._services.metrics.hop_duration.labels(hop=f"step_{kind}").observe(
                 result.finished_at - result.queued_at)

@@ -28,6 +28,7 @@ from switchboard.core.plugins import CallsystemRegistry, Persona
 from switchboard.core.resilience import TRANSIENT, keep_running
 from switchboard.core.retention import StreamJanitor
 from switchboard.core.tracing import current_trace_id, extract_context, inject_context, span_context_of, tracer
+from switchboard.core.usage import Usage, UsageLedger
 from switchboard.core.wire import UNRESOLVED, Activation, ActivationRecord, ErrorInfo, Outcome, Reply
 from switchboard.planner.activations import ActivationStream, Entry
 from switchboard.planner.callsystems.imagine import IMAGINE
@@ -55,6 +56,7 @@ class PlannerDeps:
     metrics: Metrics
     janitor: StreamJanitor | None = None  # trims the streams by age
     purges: GuildPurges | None = None  # purges the guilds the bot left, once their grace is over
+    usage: UsageLedger | None = None  # counts what each guild's activations cost, for its quota
 
 
 class Planner:
@@ -226,9 +228,20 @@ class Planner:
                 reply_images=tuple(image.sha256 for image in run.reply.images),
                 allowed_tools=tuple(sorted(config.allowed_tools)))
             reply = self._stamp_trace(run.reply)
+        await self._count_usage(activation, ctx.usage)
         self._deps.metrics.activations.labels(trigger=activation.trigger.value, outcome=reply.outcome.value).inc()
         self._deps.metrics.hop_duration.labels(hop="plan").observe(record.finished_at - started)
         return reply, record
+
+    async def _count_usage(self, activation: Activation, usage: Usage) -> None:
+        """Count what the activation's steps cost towards its guild's quota; a failure loses the count, never
+        the answer (usage is a bound, not a bill)."""
+        if self._deps.usage is None:
+            return
+        try:
+            await self._deps.usage.add(activation.guild_id, activation.author_id, usage)
+        except Exception as exc:
+            log.warning("usage of %s not counted: %s", activation.id, exc)
 
     def _callsystem_for(self, activation: Activation, configured: str | None) -> str:
         if activation.callsystem is not None:  # an operator's replay names the version to run

@@ -130,7 +130,7 @@ async def _follow(client: aioredis.Redis, activation_id: str, cursor: str,
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="switchboard-probe", description=__doc__.split("\n\n")[0])
     parser.add_argument("--channel", required=True, help="the channel id of the agent group")
-    parser.add_argument("--guild", help="its guild id (for guild-level config)")
+    parser.add_argument("--guild", help="its guild id (for guild-level config, and the personas the guild made)")
     parser.add_argument("--message", default=DEFAULT_MESSAGE, help="what to say; naming personas asks only them")
     parser.add_argument("--first-budget", type=float, default=Budgets.first_s, help="seconds to the first reply")
     parser.add_argument("--all-budget", type=float, default=Budgets.all_s, help="seconds to every reply")

@@ -11,6 +11,9 @@
     switchboard personas create ada --instructions "You are Ada."      # a shared persona (every guild)
     switchboard personas delete ada [--guild 1]                        # shared, or a guild's own
     switchboard personas migrate                                       # the old ownerless ones → shared
+    switchboard guild 1 usage [--days 7]                               # usage per day against the quota
+    switchboard guild 1 quota --set '{"tokens_per_day": 200000}'       # or --clear: back to the default
+    switchboard guild 1 purge                                          # delete what the guild owns, now
     switchboard queues | lanes | callsystems | audit
 
 Every verb takes `--json` (the admin API's JSON). Exit status: 0 done, 1 not found or refused, 3 Redis away.
@@ -29,7 +32,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from redis.exceptions import RedisError
 
-from switchboard.admin import operations, persona_changes
+from switchboard.admin import guild_changes, operations, persona_changes
 from switchboard.admin.cli.render import report_text
 from switchboard.admin.cli.replay_command import default_operator
 from switchboard.admin.cli.when import point_in_time
@@ -42,6 +45,7 @@ from switchboard.core import keys
 from switchboard.core.config import ConfigPatch
 from switchboard.core.errors import ConfigError
 from switchboard.core.plugins import DEFAULT_HISTORY_TEMPLATE
+from switchboard.core.usage import Quota
 from switchboard.core.wire import Outcome
 from switchboard.planner.replay import Selection
 
@@ -71,6 +75,13 @@ def add_to(commands: Any) -> None:
     config.add_argument("--guild", help="channel: its guild, for the settings in force")
     config.add_argument("--set", dest="patch", help="JSON patch merged into the stored settings (audited)")
     config.add_argument("--operator", default=default_operator(), help="who acts, for the audit log")
+    guild = _verb(commands, "guild", "a guild's usage and quota; purge its data", _guild)
+    guild.add_argument("id")
+    guild.add_argument("action", choices=("usage", "quota", "purge"))
+    guild.add_argument("--days", type=int, default=7, help="usage: how many days back")
+    guild.add_argument("--set", dest="quota", help="quota: the guild's daily quota, JSON (audited)")
+    guild.add_argument("--clear", action="store_true", help="quota: back to the default (audited)")
+    guild.add_argument("--operator", default=default_operator(), help="who acts, for the audit log")
     _verb(commands, "queues", "stream and queue depths and ages", _queues)
     _verb(commands, "lanes", "slots in use, waiters and capacity per lane", _lanes)
     _verb(commands, "callsystems", "callsystems and versions", _callsystems)
@@ -191,6 +202,26 @@ async def _config(deps: AdminDeps, args: argparse.Namespace) -> tuple[Any, str]:
     if args.level == "channel":
         document["effective"] = jsonable_config(await deps.config.resolve(args.guild, args.id))
     return document, json.dumps(document, indent=2)
+
+
+async def _guild(deps: AdminDeps, args: argparse.Namespace) -> tuple[Any, str]:
+    if args.action == "purge":
+        purged = await guild_changes.purge(deps, args.operator, args.id)
+        return vars(purged), f"purged guild {args.id}: {purged.keys_deleted} keys, {purged.activations} activations"
+    if args.action == "quota" and (args.quota or args.clear):
+        try:
+            quota = None if args.clear else Quota.model_validate_json(args.quota)
+        except ValidationError as exc:
+            raise LookupError(f"not a quota: {exc.errors()[0]['msg']}") from None
+        shown = await guild_changes.set_quota(deps, args.operator, args.id, quota)
+    else:
+        shown = await guild_changes.usage_of(deps, args.id, args.days)
+    limits = shown.quota.model_dump(exclude_none=True, exclude={"kind", "schema_version"})
+    lines = [f"guild {shown.guild_id}: quota {json.dumps(limits) if limits else 'none'}"
+             f"{'' if shown.own_quota else ' (the default)'}"]
+    lines += [f"  {d.day}  {d.usage.tokens:>9g} tokens  {d.usage.model_seconds:8.1f} s  "
+              f"{d.usage.tool_calls:>5g} tools  {d.usage.images:>4g} images" for d in shown.days]
+    return shown, "\n".join(lines)
 
 
 async def _queues(deps: AdminDeps, _: argparse.Namespace) -> tuple[Any, str]:
