@@ -8,7 +8,8 @@ import redis
 import redis.asyncio as aioredis
 
 from switchboard.core.keys import Group, Stream
-from switchboard.core.retention import trim_stream, trim_streams
+from switchboard.core.retention import prune_consumers, trim_stream, trim_streams
+from tests.conftest import wait_until
 
 DAY_S = 24 * 3600
 NOW = 1_900_000_000.0
@@ -60,3 +61,28 @@ def test_an_undelivered_backlog_outlives_the_retention(redis_url: str) -> None:
     assert asyncio.run(trim()) == {Stream.ACTIVATIONS.value: 0, Stream.REPLIES.value: 0,
                                    Stream.DEAD_LETTERS.value: 1}
     assert sync.xlen(Stream.REPLIES) == 2  # never delivered to a gateway: kept however old
+
+
+def test_consumers_of_replicas_long_gone_leave_the_group_unless_they_hold_entries(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client.xgroup_create(Stream.ACTIVATIONS, Group.PLANNERS, id="0", mkstream=True)
+    client.xadd(Stream.ACTIVATIONS, {"data": "{}"})
+    client.xreadgroup(Group.PLANNERS, "dead-holding", {Stream.ACTIVATIONS: ">"}, count=1)  # dies holding it
+    client.xgroup_createconsumer(Stream.ACTIVATIONS, Group.PLANNERS, "dead-idle")
+    client.xgroup_createconsumer(Stream.ACTIVATIONS, Group.PLANNERS, "alive")
+
+    async def prune(idle_s: float) -> list[str]:
+        connection = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        try:
+            return await prune_consumers(connection, Stream.ACTIVATIONS, Group.PLANNERS, idle_s)
+        finally:
+            await connection.aclose()
+
+    assert asyncio.run(prune(3600)) == []  # nobody idle that long
+    wait_until(lambda: {c["name"]: c["idle"] for c in client.xinfo_consumers(Stream.ACTIVATIONS, Group.PLANNERS)}
+               ["dead-idle"] > 300, 5, "the dead consumer to be idle")
+    client.xadd(Stream.ACTIVATIONS, {"data": "{}"})
+    [[_, [(entry_id, _)]]] = client.xreadgroup(Group.PLANNERS, "alive", {Stream.ACTIVATIONS: ">"}, count=1)
+    client.xack(Stream.ACTIVATIONS, Group.PLANNERS, entry_id)  # a live replica reads on and finishes its work
+    assert asyncio.run(prune(0.2)) == ["dead-idle"]
+    assert {c["name"] for c in client.xinfo_consumers(Stream.ACTIVATIONS, Group.PLANNERS)} == {"dead-holding", "alive"}
