@@ -11,6 +11,7 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
+from switchboard.admin.dead_letters import DeadLetters
 from switchboard.core import keys
 from switchboard.core.blobs import BlobStore
 from switchboard.core.errors import ConfigError, LimitReached
@@ -272,3 +273,12 @@ def test_a_steps_cost_is_what_ran() -> None:
         Usage(tool_calls=1)
     failed = ran.model_copy(update={"output": None, "error": ErrorInfo(code="model_unavailable", message="x")})
     assert not usage_of(failed)
+
+
+async def test_a_dead_letter_is_shown_without_its_interaction_token(client: aioredis.Redis) -> None:
+    secret = InteractionRef(id="9", application_id="1", token="interaction-secret-token", command="imagine")
+    held = activation("9", VICTIM, "c1", "draw a fox", interaction=secret)
+    await client.xadd(keys.Stream.DEAD_LETTERS, {"source": keys.Stream.ACTIVATIONS.value, "reason": "poison",
+                                                 keys.STREAM_FIELD: held.to_json()})
+    [shown] = await DeadLetters(client).list()
+    assert shown.activation is not None and "interaction-secret-token" not in shown.model_dump_json()

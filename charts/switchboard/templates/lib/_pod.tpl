@@ -139,6 +139,22 @@ spec:
   value: {{ $root.Values.tasks.stepTimeoutSeconds | quote }}
 - name: SWITCHBOARD_TRACE_CONTENT
   value: {{ $root.Values.tracing.traceContent | quote }}
+{{- with $root.Values.tenancy }}
+- name: SWITCHBOARD_MAX_PERSONAS_PER_GUILD
+  value: {{ .maxPersonasPerGuild | int64 | toString | quote }}
+- name: SWITCHBOARD_MEMORY_MAX_FIELDS
+  value: {{ .memoryMaxFields | int64 | toString | quote }}
+- name: SWITCHBOARD_MEMORY_TTL_S
+  value: {{ .memoryTtlSeconds | int64 | toString | quote }}
+- name: SWITCHBOARD_HISTORY_TTL_S
+  value: {{ .historyTtlSeconds | int64 | toString | quote }}
+- name: SWITCHBOARD_GUILD_PURGE_GRACE_S
+  value: {{ .guildPurgeGraceSeconds | int64 | toString | quote }}
+- name: SWITCHBOARD_USAGE_RETENTION_DAYS
+  value: {{ .usageRetentionDays | int64 | toString | quote }}
+- name: SWITCHBOARD_DEFAULT_GUILD_QUOTA
+  value: {{ .defaultGuildQuota | toJson | quote }}
+{{- end }}
 {{- with $root.Values.tracing.otlpEndpoint }}
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
   value: {{ . | quote }}
