@@ -279,18 +279,20 @@ def usage_report(days: list[tuple[str, Usage]], quota: Quota) -> str:
 def context_window_menu(services: CommandServices) -> app_commands.ContextMenu:
     async def show_context(interaction: discord.Interaction, message: discord.Message) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await say(interaction, await context_window(services.redis, str(message.id)), ephemeral=True)
+        await say(interaction, await context_window(services.redis, str(message.id), where(interaction)[0]),
+                  ephemeral=True)
 
     return app_commands.ContextMenu(name="Show context window", callback=show_context)
 
 
-async def context_window(client: aioredis.Redis, message_id: str) -> str:
-    """What the bot saw when it wrote message `message_id`: callsystem, persona and history window."""
+async def context_window(client: aioredis.Redis, message_id: str, guild_id: str | None) -> str:
+    """What the bot saw when it wrote message `message_id` (an answer in guild `guild_id`): callsystem, persona and
+    history window."""
     activation_id = await client.get(keys.answered_by(message_id))
     raw_record = await client.get(keys.record(activation_id)) if activation_id else None
-    if raw_record is None:
+    record = ActivationRecord.from_json(raw_record) if raw_record is not None else None
+    if record is None or record.activation.guild_id != guild_id:  # never another guild's, whatever the id
         return "I have no record of answering that message (or it has expired)."
-    record = ActivationRecord.from_json(raw_record)
     window = await Journal(client).get(activation_id, "history:0")
     lines = [f"**{record.callsystem}@{record.callsystem_version}**, persona `{record.persona}`, "
              f"outcome `{record.outcome.value}`"]
