@@ -195,15 +195,21 @@ async def test_a_deleted_message_is_blanked_in_records_and_journals_of_its_chann
     assert "hunter2" in await client.get(keys.record("2001"))  # another channel's message of the same words
 
 
-async def test_a_deleted_message_still_being_answered_is_reported_pending(
+async def test_a_message_deleted_while_being_answered_is_redacted_once_recorded_by_any_replica(
         client: aioredis.Redis, raw_client: aioredis.Redis) -> None:
     await client.set(keys.accepted("1005"), "1")
-    redactor = Redactor(client, raw_client, ChannelHistory(client, limit=10))
-    done = await redactor.deleted("c1", ["1005"])
-    assert done.pending == ["1005"]
+    await client.set(keys.accepted("1006"), "1")
+    seen_by = Redactor(client, raw_client, ChannelHistory(client, limit=10), pending_for_s=60)
+    assert (await seen_by.deleted("c1", ["1005", "1006"])).pending == ["1005", "1006"]
+    another_replica = Redactor(client, raw_client, ChannelHistory(client, limit=10))
+    assert (await another_replica.finish_pending()).records == 0  # not recorded yet: still owed
+
     await write_record(client, activation("1005", VICTIM, "c1", "secret"))
-    assert await redactor.recorded(done.pending) == {"1005"}
-    assert (await redactor.redact_records(done.pending, {"1005"})).records == 1
+    assert (await another_replica.finish_pending()).records == 1
+    assert "secret" not in await client.get(keys.record("1005"))
+    assert await client.zcard(keys.REDACTIONS_PENDING) == 1  # 1006 is still running
+    await another_replica.finish_pending(now=time.time() + 61)  # ... past any activation's run: given up
+    assert await client.zcard(keys.REDACTIONS_PENDING) == 0
 
 
 async def test_leaving_a_guild_purges_its_data_after_the_grace_and_nothing_of_another(

@@ -114,6 +114,11 @@ def channel_records(channel_id: str) -> str:
     return f"{PREFIX}:records:channel:{channel_id}"
 
 
+# Sorted set of deletes still owed to activations that were running when their message was deleted: member
+# `{"activation", "messages"}` JSON, scored by when to give up (`redaction.Redactor`). Short-lived.
+REDACTIONS_PENDING = f"{PREFIX}:redactions-pending"
+
+
 def guild_records(tenant_id: str) -> str:
     """Sorted set like `RECORDS`, of one guild's activations (`tenant`): what a purge of the guild deletes."""
     return f"{PREFIX}:records:guild:{tenant_id}"

@@ -7,12 +7,16 @@ written (which is what a replay or "Show context window" would show). The channe
 (`keys.channel_records`) says which activations to look at; only those that finished after the message was
 created can hold it (a Discord id carries its creation time). An edit rewrites the history entry.
 
-An activation still running when its message is deleted has no record yet: `Redactor.deleted` reports it
-(`pending`) so the caller can look again once it finishes (`Redactor.redact_records`).
+An activation still running when its message is deleted has no record yet: `Redactor.deleted` notes it in
+`sb:redactions-pending`, and a planner's maintenance loop (`Redactor.finish_pending`) redacts it once its record
+is written (or gives up after `pending_for_s`, longer than any activation runs). Noted in Redis, so the
+redaction outlives the replica that saw the delete.
 """
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
@@ -25,6 +29,7 @@ from switchboard.core.wire import ActivationRecord, HistoryMessage, HistoryWindo
 REDACTED = "[deleted]"
 DISCORD_EPOCH_MS = 1_420_070_400_000
 CLOCK_SLACK_S = 60.0  # Discord's clock and ours may differ; look this much further back
+PENDING_FOR_S = 3600.0  # an activation running longer than this has been given up (turn and step timeouts)
 
 
 @dataclass
@@ -44,11 +49,13 @@ def created_at(message_id: str) -> float | None:
 
 
 class Redactor:
-    def __init__(self, client: aioredis.Redis, blob_client: aioredis.Redis, history: ChannelHistory) -> None:
+    def __init__(self, client: aioredis.Redis, blob_client: aioredis.Redis, history: ChannelHistory,
+                 pending_for_s: float = PENDING_FOR_S) -> None:
         """`client` decodes responses; `blob_client` may not (blobs are bytes): only its `DELETE` is used."""
         self._redis = client
         self._blobs = blob_client
         self._history = history
+        self._pending_for_s = pending_for_s
 
     async def deleted(self, channel_id: str, message_ids: Collection[str]) -> Redaction:
         """Take messages deleted on Discord out of the history, and blank them in records and journals."""
@@ -61,6 +68,23 @@ class Redactor:
         recorded = set(candidates)
         accepted = await self._redis.mget([keys.accepted(i) for i in ids]) if ids else []
         done.pending = sorted(i for i, was in zip(ids, accepted, strict=True) if was and i not in recorded)
+        if done.pending:
+            give_up = time.time() + self._pending_for_s
+            await self._redis.zadd(keys.REDACTIONS_PENDING, {
+                json.dumps({"activation": i, "messages": sorted(ids)}): give_up for i in done.pending})
+        return done
+
+    async def finish_pending(self, now: float | None = None) -> Redaction:
+        """Redact the activations noted pending whose records are written now; forget those given up."""
+        now = now if now is not None else time.time()
+        await self._redis.zremrangebyscore(keys.REDACTIONS_PENDING, "-inf", now)
+        owed = {member: json.loads(member) for member in await self._redis.zrange(keys.REDACTIONS_PENDING, 0, -1)}
+        ready = await self.recorded({entry["activation"] for entry in owed.values()})
+        done = Redaction()
+        for member, entry in owed.items():
+            if entry["activation"] in ready:
+                await self.redact_records([entry["activation"]], frozenset(entry["messages"]), done)
+                await self._redis.zrem(keys.REDACTIONS_PENDING, member)
         return done
 
     async def edited(self, channel_id: str, message_id: str, content: str) -> int:

@@ -118,7 +118,6 @@ class GatewayBot(discord.AutoShardedClient):
             task.cancel()
         await asyncio.gather(*self._tasks, *self._courtesies, return_exceptions=True)
         await self.deps.live.close()
-        await self.deps.changes.close()
         await super().close()
 
     async def on_message(self, message: discord.Message) -> None:

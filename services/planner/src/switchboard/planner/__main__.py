@@ -21,6 +21,7 @@ from switchboard.core.memory import MemoryLimits, MemoryStore
 from switchboard.core.metrics import Metrics
 from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import CallsystemRegistry
+from switchboard.core.redaction import Redactor
 from switchboard.core.redis_client import connect_async
 from switchboard.core.retention import StreamJanitor
 from switchboard.core.tool_catalog import ToolCatalog
@@ -73,6 +74,7 @@ def build_services(settings: PlannerSettings, client: aioredis.Redis, metrics: M
 def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Metrics,
                   registry: CallsystemRegistry | None = None, blob_client: aioredis.Redis | None = None) -> Planner:
     """The planner and its dependencies; blobs need a client that does not decode (bytes)."""
+    blob_client = blob_client or connect_async(settings, decode_responses=False)
     services = build_services(settings, client, metrics, blob_client)
     deps = PlannerDeps(
         stream=ActivationStream(client, settings.planner_id, settings.claim_idle_ms),
@@ -81,6 +83,7 @@ def build_planner(settings: PlannerSettings, client: aioredis.Redis, metrics: Me
         janitor=StreamJanitor(client, settings.record_retention_s, settings.retention_interval_s),
         purges=GuildPurges(client, settings.guild_purge_grace_s),
         usage=UsageLedger(client, retention_days=settings.usage_retention_days),
+        redactor=Redactor(client, blob_client, services.history),
     )
     return Planner(settings, deps)
 

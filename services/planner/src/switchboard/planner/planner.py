@@ -25,6 +25,7 @@ from switchboard.core.keys import Stream
 from switchboard.core.metrics import Metrics
 from switchboard.core.personas import PersonaStore
 from switchboard.core.plugins import CallsystemRegistry, Persona
+from switchboard.core.redaction import Redactor
 from switchboard.core.resilience import TRANSIENT, keep_running
 from switchboard.core.retention import StreamJanitor
 from switchboard.core.tracing import current_trace_id, extract_context, inject_context, span_context_of, tracer
@@ -57,6 +58,7 @@ class PlannerDeps:
     janitor: StreamJanitor | None = None  # trims the streams by age
     purges: GuildPurges | None = None  # purges the guilds the bot left, once their grace is over
     usage: UsageLedger | None = None  # counts what each guild's activations cost, for its quota
+    redactor: Redactor | None = None  # finishes the redactions of messages deleted while being answered
 
 
 class Planner:
@@ -129,9 +131,7 @@ class Planner:
                 await self._deps.stream.heartbeat(list(self._inflight))
                 if self._deps.janitor is not None and (trimmed := await self._deps.janitor.tick()):
                     log.info("trimmed streams past the retention: %s", trimmed)
-                for purged in await self._deps.purges.run_due() if self._deps.purges is not None else ():
-                    log.info("purged guild %s the bot left: %d keys, %d activations", purged.guild_id,
-                             purged.keys_deleted, purged.activations)
+                await self._tenant_upkeep()
                 for entry in await self._deps.stream.claim_stuck(max(self._free(), 1)):
                     if entry.deliveries > self._settings.activation_max_deliveries:
                         await self._give_up(entry)
@@ -139,6 +139,14 @@ class Planner:
                         self._start(entry)
             except Exception:  # Redis away: try again next round, the entries stay pending
                 log.exception("claiming stuck activations failed")
+
+    async def _tenant_upkeep(self) -> None:
+        """Purge the guilds whose grace is over; redact the records of messages deleted while being answered."""
+        for purged in await self._deps.purges.run_due() if self._deps.purges is not None else ():
+            log.info("purged guild %s the bot left: %d keys, %d activations", purged.guild_id,
+                     purged.keys_deleted, purged.activations)
+        if self._deps.redactor is not None and (done := await self._deps.redactor.finish_pending()).records:
+            log.info("redacted %d record(s) of messages deleted while they were answered", done.records)
 
     def _start(self, entry: Entry) -> None:
         if entry.id in self._inflight:
