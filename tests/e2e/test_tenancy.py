@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 import redis
 
@@ -16,6 +17,7 @@ from switchboard.core import keys
 from switchboard.core.redaction import REDACTED
 from switchboard.core.usage import Quota, today
 from switchboard.core.wire import ActivationRecord, AuditEntry
+from switchboard.devstack.stack import Stack
 from switchboard.emulator.client import EmulatorClient, EmulatorRequestError
 from switchboard.emulator.state import SECOND_GUILD_ID
 from tests.conftest import wait_until
@@ -103,8 +105,8 @@ def test_replay_from_another_guild_is_refused_and_every_replay_is_audited(
 
 
 def test_a_deleted_message_leaves_the_history_and_the_records(chat_emulator: EmulatorClient,
-                                                              chat_store: redis.Redis,
-                                                              chat_api: FakeChatApi) -> None:
+                                                              chat_store: redis.Redis, chat_api: FakeChatApi,
+                                                              chat_stack: Stack) -> None:
     channel = chat_emulator.create_channel("oops", guild=VICTIM_GUILD)["id"]
     chat_api.script(text="Noted.")  # the bot's own answer is its message on Discord, and stays; it quotes nothing
     secret = chat_emulator.inject_message("my password is hunter2", channel_id=channel, author="alice",
@@ -122,7 +124,9 @@ def test_a_deleted_message_leaves_the_history_and_the_records(chat_emulator: Emu
         return record.activation.content == REDACTED and "hunter2" not in history and "coffee" in history
 
     wait_until(redacted, 10, "the delete and the edit to reach what the bot keeps")
-    assert "hunter2" not in chat_store.get(keys.record(secret["id"]))
+    shown = httpx.get(f"{chat_stack.admin_url}/api/activations/{secret['id']}", timeout=10,
+                      headers={"Authorization": f"Bearer {chat_stack.admin_token}"})
+    assert shown.status_code == 200 and "hunter2" not in shown.text and REDACTED in shown.text
     asked = chat_emulator.inject_message("what was my password?", channel_id=channel, author="alice",
                                          mention_bot=True)
     wait_for_posted_reply(chat_store, chat_emulator, asked["id"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 from switchboard.core.blobs import BlobRef
 from switchboard.core.config import ConfigPatch, RateLimit
 from switchboard.core.personas import PersonaRecord
+from switchboard.core.usage import Quota, Usage
 from switchboard.core.wire import (
     Activation,
     ActivationRecord,
@@ -110,6 +111,8 @@ SAMPLES: tuple[WireModel, ...] = (
     RateLimit(capacity=10, per_seconds=60),
     ConfigPatch(allowed_tools=("calculator",), user_rate=RateLimit(capacity=1, per_seconds=1), group_chatter=2),
     PersonaRecord(name="ada", instructions="You are Ada."),
+    Usage(tokens_in=30, tokens_out=5, model_seconds=1.5, tool_calls=2, images=1),
+    Quota(tokens_per_day=200_000, model_seconds_per_day=600.0, user_images_per_day=20),
 )
 
 
