@@ -61,6 +61,6 @@ class ActivationQueue:
             return await self._redis.xlen(Stream.ACTIVATIONS)
         return int(planners.get("lag") or 0)
 
-    async def first_notice(self, scope: str, scope_id: str) -> bool:
-        """True the first time a notice is sent for this scope (within the retention)."""
-        return bool(await self._redis.set(keys.notice_sent(scope, scope_id), "1", nx=True, ex=3600))
+    async def first_notice(self, scope: str, scope_id: str, ttl_s: int = 3600) -> bool:
+        """True the first time a notice is sent for this scope within `ttl_s`."""
+        return bool(await self._redis.set(keys.notice_sent(scope, scope_id), "1", nx=True, ex=ttl_s))

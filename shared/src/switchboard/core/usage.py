@@ -32,6 +32,7 @@ from switchboard.core.wire import (
 )
 
 DEFAULT_RETENTION_DAYS = 35
+DAY_S = 24 * 3600
 USER_FIELD = "user:{user}:{field}"
 
 
@@ -105,7 +106,7 @@ class UsageLedger:
                  retention_days: int = DEFAULT_RETENTION_DAYS) -> None:
         self._redis = client
         self.default_quota = default_quota or Quota()
-        self._retention_s = retention_days * 24 * 3600
+        self._retention_s = retention_days * DAY_S
 
     async def add(self, guild_id: str | None, user_id: str, usage: Usage, now: float | None = None) -> None:
         """Count `usage` for the guild and for the user within it, today (one round trip)."""
@@ -129,7 +130,7 @@ class UsageLedger:
     async def days(self, guild_id: str, count: int, now: float | None = None) -> list[tuple[str, Usage]]:
         """The guild's usage on each of the last `count` days, newest first."""
         start = now if now is not None else time.time()
-        dates = [today(start - n * 86400) for n in range(count)]
+        dates = [today(start - n * DAY_S) for n in range(count)]
         async with self._redis.pipeline(transaction=False) as pipe:
             for date in dates:
                 pipe.hgetall(keys.usage(guild_id, date))

@@ -24,7 +24,7 @@ from switchboard.core.keys import Stream
 from switchboard.core.metrics import Metrics
 from switchboard.core.resilience import TRANSIENT, keep_running
 from switchboard.core.tracing import inject_context, tracer
-from switchboard.core.usage import UsageLedger, today
+from switchboard.core.usage import DAY_S, UsageLedger, today
 from switchboard.core.wire import Activation, AttachmentRef, HistoryMessage, Trigger
 from switchboard.gateway.attachments import AttachmentIntake, skipped_notice
 from switchboard.gateway.busy import ChannelWork
@@ -235,7 +235,8 @@ class GatewayBot(discord.AutoShardedClient):
         guild, author = str(message.guild.id) if message.guild else None, str(message.author.id)
         limit = await self.deps.usage.exceeded(guild, author)
         if limit is not None:
-            await self._notice_once(message, ("quota", f"{guild}:{author}:{today()}"), quota_notice(limit))
+            await self._notice_once(message, ("quota", f"{guild}:{author}:{today()}"), quota_notice(limit),
+                                    ttl_s=DAY_S)
         return limit is None
 
     async def _double_text(self, message: discord.Message, config: ChannelConfig) -> bool:
@@ -258,9 +259,10 @@ class GatewayBot(discord.AutoShardedClient):
             await self._notice_once(message, ("queue", str(message.id)),
                                     f"🕒 I'm busy right now: your message is #{waiting} in line.")
 
-    async def _notice_once(self, message: discord.Message, scope: tuple[str, str], text: str) -> None:
+    async def _notice_once(self, message: discord.Message, scope: tuple[str, str], text: str,
+                           ttl_s: int = 3600) -> None:
         """Reply with a notice unless this scope already got one (shared by every replica)."""
-        if not await self.deps.queue.first_notice(*scope):
+        if not await self.deps.queue.first_notice(*scope, ttl_s=ttl_s):
             return
         try:
             nonce = nonce_for(f"{scope[0][0]}{message.id}")  # one nonce per kind of notice

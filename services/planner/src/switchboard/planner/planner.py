@@ -141,12 +141,16 @@ class Planner:
                 log.exception("claiming stuck activations failed")
 
     async def _tenant_upkeep(self) -> None:
-        """Purge the guilds whose grace is over; redact the records of messages deleted while being answered."""
-        for purged in await self._deps.purges.run_due() if self._deps.purges is not None else ():
-            log.info("purged guild %s the bot left: %d keys, %d activations", purged.guild_id,
-                     purged.keys_deleted, purged.activations)
-        if self._deps.redactor is not None and (done := await self._deps.redactor.finish_pending()).records:
-            log.info("redacted %d record(s) of messages deleted while they were answered", done.records)
+        """Purge the guilds whose grace is over; redact the records of messages deleted while being answered.
+        A failure here is logged and tried again next round: it never holds up claiming stuck activations."""
+        try:
+            for purged in await self._deps.purges.run_due() if self._deps.purges is not None else ():
+                log.info("purged guild %s the bot left: %d keys, %d activations", purged.guild_id,
+                         purged.keys_deleted, purged.activations)
+            if self._deps.redactor is not None and (done := await self._deps.redactor.finish_pending()).records:
+                log.info("redacted %d record(s) of messages deleted while they were answered", done.records)
+        except Exception:
+            log.exception("guild purges or pending redactions failed")
 
     def _start(self, entry: Entry) -> None:
         if entry.id in self._inflight:
