@@ -10,6 +10,8 @@ being handled, so nothing they asked for happens. Responses are faithful:
   ``X-RateLimit-Limit/Remaining/Reset/Reset-After/Bucket`` and
   ``X-RateLimit-Scope`` (``user`` or ``global``; a global one also sends
   ``X-RateLimit-Global: true``);
+* 400, 401 and 413: Discord's JSON refusals (Invalid Form Body 50035, Invalid Webhook Token 50027, Request
+  entity too large 40005), which the same request would meet again;
 * 500: Discord's JSON ``{"message": "500: Internal Server Error", "code": 0}``;
 * 502 and 504: the HTML page Cloudflare answers with;
 * 503: the plain-text body of Discord's upstream proxy.
@@ -31,7 +33,13 @@ from . import errors
 from .ratelimit import BucketSpec
 from .responses import json_response
 
-FAULT_STATUSES = (429, 500, 502, 503, 504)
+# Discord's refusals for good, as its JSON errors (the same request will be refused again).
+_REFUSALS = {
+    400: {"message": "Invalid Form Body", "code": 50035},
+    401: {"message": "Invalid Webhook Token", "code": 50027},
+    413: {"message": "Request entity too large", "code": 40005},
+}
+FAULT_STATUSES = (*_REFUSALS, 429, 500, 502, 503, 504)
 DEFAULT_RETRY_AFTER_S = 1.0
 _HTML_PAGES = {
     502: "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center>"
@@ -140,6 +148,8 @@ class FaultInjector:
             return self._too_many_requests(rule, bucket)
         if rule.status == 500:
             return json_response({"message": "500: Internal Server Error", "code": 0}, status=500)
+        if rule.status in _REFUSALS:
+            return json_response(_REFUSALS[rule.status], status=rule.status)
         if rule.status == 503:
             return web.Response(status=503, text=_UPSTREAM_503, content_type="text/plain")
         return web.Response(status=rule.status, text=_HTML_PAGES[rule.status], content_type="text/html")

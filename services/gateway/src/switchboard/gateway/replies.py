@@ -4,7 +4,13 @@ Any gateway replica may post any reply. Posted-once rests on three guards: `sb:p
 a successful post; present means never post again), a short `sb:posting:<id>` lease (two replicas do
 not post at once), and Discord's nonce (a create retried after a crash returns the first message).
 An entry is acknowledged only after its reply is posted, so a crashed gateway's entries are claimed
-and finished by another.
+and finished by another (the shared `StreamConsumer`, group `gateways`).
+
+A reply Discord refuses for good (any 4xx but 429: a 400, an interaction token past its 15 minutes, a 413, a
+channel gone) is never retried: it is marked posted as `undeliverable`, its channel's turn is freed, and the
+entry moves to the dead-letter stream with the status. So does an entry delivered more than
+`reply_max_deliveries` times without being posted (5xx over and over). Either way the stream can be trimmed
+past it.
 """
 
 from __future__ import annotations
@@ -18,14 +24,14 @@ import time
 import discord
 import redis.asyncio as aioredis
 from opentelemetry.trace import Link, SpanKind
-from redis.exceptions import ResponseError
 
 from switchboard.core import keys
 from switchboard.core.blobs import BlobStore
-from switchboard.core.errors import InvalidPayload
+from switchboard.core.errors import InvalidPayload, SwitchboardError
 from switchboard.core.history import ChannelHistory
-from switchboard.core.keys import STREAM_FIELD, Group, Stream
+from switchboard.core.keys import Group, Stream
 from switchboard.core.metrics import Metrics
+from switchboard.core.stream_consumer import Entry, StreamConsumer
 from switchboard.core.tracing import extract_context, span_context_of, tracer
 from switchboard.core.wire import HistoryMessage, InteractionRef, Outcome, Reply
 from switchboard.gateway.busy import ChannelWork
@@ -51,6 +57,25 @@ OUTCOME_REACTIONS = {
 }
 
 
+UNDELIVERABLE = "undeliverable"
+
+
+class Undeliverable(SwitchboardError):
+    """Discord refused a reply for good, or it was delivered too many times without being posted."""
+
+    code = "undeliverable"
+
+    def __init__(self, message: str, activation_id: str | None = None) -> None:
+        super().__init__(message)
+        self.args = (message, activation_id)
+        self.activation_id = activation_id
+
+
+def refused_for_good(exc: discord.HTTPException) -> bool:
+    """A 4xx other than 429: the same request will be refused again (bad body, expired token, too large, gone)."""
+    return 400 <= exc.status < 500 and exc.status != 429
+
+
 class ReplyPoster:
     def __init__(self, client: aioredis.Redis, api: DiscordApi, live: LiveReplies, history: ChannelHistory,
                  work: ChannelWork, blobs: BlobStore, metrics: Metrics, settings: GatewaySettings) -> None:
@@ -65,6 +90,8 @@ class ReplyPoster:
         self._bot_id: str = ""
         self._bot_name: str = ""
         self._slots = asyncio.Semaphore(settings.max_concurrent_posts)
+        self._stream = StreamConsumer(client, Stream.REPLIES, Group.GATEWAYS, settings.gateway_id,
+                                      settings.claim_idle_ms)
         self._inflight: set[str] = set()
 
     def set_identity(self, bot_id: str, bot_name: str) -> None:
@@ -72,47 +99,38 @@ class ReplyPoster:
 
     async def run(self) -> None:
         """Consume replies until cancelled: new entries, and entries a dead replica left pending."""
-        await self._ensure_group()
+        await self._stream.ensure_group()
         last_claim = 0.0
         while True:
-            entries = await self._redis.xreadgroup(
-                Group.GATEWAYS, self._settings.gateway_id, {Stream.REPLIES: ">"}, count=16, block=1000)
-            batch = [(eid, fields) for _, items in entries or [] for eid, fields in items]
+            batch = await self._stream.read(count=16, block_ms=1000)
             if time.monotonic() - last_claim > self._settings.claim_interval_s:
                 last_claim = time.monotonic()
-                _, claimed, _ = await self._redis.xautoclaim(
-                    Stream.REPLIES, Group.GATEWAYS, self._settings.gateway_id,
-                    self._settings.claim_idle_ms, "0-0", count=16)
-                batch += [(eid, fields) for eid, fields in claimed if fields]
-            for entry_id, fields in batch:
+                batch += await self._stream.claim_idle(count=16)
+            for entry in batch:
                 await self._slots.acquire()
-                asyncio.create_task(self._handle(entry_id, fields)).add_done_callback(
-                    lambda _: self._slots.release())
+                asyncio.create_task(self._handle(entry)).add_done_callback(lambda _: self._slots.release())
 
-    async def _ensure_group(self) -> None:
-        try:
-            await self._redis.xgroup_create(Stream.REPLIES, Group.GATEWAYS, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-
-    async def _handle(self, entry_id: str, fields: dict[str, str]) -> None:
-        if entry_id in self._inflight:
+    async def _handle(self, entry: Entry) -> None:
+        if entry.id in self._inflight:
             return
-        self._inflight.add(entry_id)
+        self._inflight.add(entry.id)
         try:
-            reply = Reply.from_json(fields.get(STREAM_FIELD, ""))
-            if await self.post(reply):
-                await self._redis.xack(Stream.REPLIES, Group.GATEWAYS, entry_id)
+            reply = Reply.from_json(entry.raw or "")
+            if entry.deliveries > self._settings.reply_max_deliveries:
+                await self._give_up(reply, Undeliverable(f"delivered {entry.deliveries} times without being posted "
+                                                         f"(limit {self._settings.reply_max_deliveries})"))
+                await self._stream.dead_letter(entry, "too_many_deliveries", reply.activation_id)
+            elif await self.post(reply):
+                await self._stream.ack(entry.id)
         except InvalidPayload as exc:
-            log.error("dropping unreadable reply entry %s to the dead-letter stream: %s", entry_id, exc)
-            await self._redis.xadd(Stream.DEAD_LETTERS, {"reason": str(exc)[:500], "source": Stream.REPLIES.value,
-                                                         "entry_id": entry_id})
-            await self._redis.xack(Stream.REPLIES, Group.GATEWAYS, entry_id)
+            log.error("dropping unreadable reply entry %s to the dead-letter stream: %s", entry.id, exc)
+            await self._stream.dead_letter(entry, f"{exc.code}: {exc.detail[:500]}")
+        except Undeliverable as exc:
+            await self._stream.dead_letter(entry, f"{exc.code}: {exc}", exc.activation_id)
         except Exception:
-            log.exception("posting reply entry %s failed; it stays pending for a retry", entry_id)
+            log.exception("posting reply entry %s failed; it stays pending for a retry", entry.id)
         finally:
-            self._inflight.discard(entry_id)
+            self._inflight.discard(entry.id)
 
     async def post(self, reply: Reply) -> bool:
         """Post `reply` unless it was posted before; True when it is now posted (or never will be).
@@ -138,21 +156,33 @@ class ReplyPoster:
             self._metrics.hop_duration.labels(hop="reply_queue").observe(max(0.0, time.time() - reply.created_at))
             try:
                 message_ids = await self._deliver(reply)
-            except (discord.Forbidden, discord.NotFound) as exc:  # retrying cannot help: do not hold the channel
-                log.warning("reply %s cannot be posted in channel %s (%s); giving up",
-                            reply.activation_id, reply.channel_id, exc)
-                message_ids = []
+            except discord.HTTPException as exc:
+                if not refused_for_good(exc):
+                    raise  # a 429 or a 5xx: the entry stays pending and is tried again
+                refusal = Undeliverable(f"Discord answered {exc.status}: {exc.text[:200]}", reply.activation_id)
+                await self._give_up(reply, refusal)
+                raise refusal from exc
         await self._mark_posted(reply, message_ids)
         if final:
             await self._work.done(reply.channel_id, reply.activation_id)
             self._metrics.replies_posted.labels(outcome=reply.outcome.value).inc()
         return True
 
-    async def _mark_posted(self, reply: Reply, message_ids: list[int]) -> None:
+    async def _give_up(self, reply: Reply, why: Undeliverable) -> None:
+        """Never try `reply` again: marked posted as undeliverable, its channel's turn freed (retrying cannot
+        help, and the channel must not wait for it)."""
+        log.warning("reply %s in channel %s is undeliverable: %s", reply.activation_id, reply.channel_id, why)
+        await self._mark_posted(reply, [], UNDELIVERABLE)
+        if reply.turn is None:
+            await self._live.finish(reply.activation_id)
+            await self._work.done(reply.channel_id, reply.activation_id)
+        self._metrics.replies_posted.labels(outcome=UNDELIVERABLE).inc()
+
+    async def _mark_posted(self, reply: Reply, message_ids: list[int], nothing: str = "silent") -> None:
         """Never post this reply again; remember which activation each message answers."""
         retention = self._settings.posted_retention_s
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(keys.posted(reply.delivery_id), ",".join(map(str, message_ids)) or "silent", ex=retention)
+            pipe.set(keys.posted(reply.delivery_id), ",".join(map(str, message_ids)) or nothing, ex=retention)
             for message_id in message_ids:
                 pipe.set(keys.answered_by(str(message_id)), reply.activation_id, ex=retention)
             await pipe.execute()

@@ -40,6 +40,9 @@ class GatewaySettings(ServiceSettings):
     max_concurrent_posts: int = Field(default=16, ge=1)
     claim_idle_ms: int = Field(default=30_000, ge=100)
     claim_interval_s: float = Field(default=5.0, gt=0)
+    # A reply delivered more times than this without being posted (Discord failing with 5xx each time) is given up
+    # and dead-lettered.
+    reply_max_deliveries: int = Field(default=10, ge=1)
     posted_retention_s: int = Field(default=7 * 24 * 3600, ge=60)
     # A message that arrives while Redis is unreachable is decided again for this long before it is given up.
     outage_retry_s: float = Field(default=120.0, ge=0)

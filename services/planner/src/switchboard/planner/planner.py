@@ -132,7 +132,7 @@ class Planner:
                 if self._deps.janitor is not None and (trimmed := await self._deps.janitor.tick()):
                     log.info("trimmed streams past the retention: %s", trimmed)
                 await self._tenant_upkeep()
-                for entry in await self._deps.stream.claim_stuck(max(self._free(), 1)):
+                for entry in await self._deps.stream.claim_idle(max(self._free(), 1)):
                     if entry.deliveries > self._settings.activation_max_deliveries:
                         await self._give_up(entry)
                     else:
