@@ -116,7 +116,8 @@ class ReplyPoster:
         self._inflight.add(entry.id)
         try:
             reply = Reply.from_json(entry.raw or "")
-            if entry.deliveries > self._settings.reply_max_deliveries:
+            over_limit = entry.deliveries > self._settings.reply_max_deliveries
+            if over_limit and not await self._redis.exists(keys.posted(reply.delivery_id)):
                 await self._give_up(reply, Undeliverable(f"delivered {entry.deliveries} times without being posted "
                                                          f"(limit {self._settings.reply_max_deliveries})"))
                 await self._stream.dead_letter(entry, "too_many_deliveries", reply.activation_id)
