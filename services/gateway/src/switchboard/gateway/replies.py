@@ -108,9 +108,10 @@ class ReplyPoster:
                 batch += await self._stream.claim_idle(count=16)
             for entry in batch:
                 await self._slots.acquire()
-                asyncio.create_task(self._handle(entry)).add_done_callback(lambda _: self._slots.release())
+                asyncio.create_task(self.handle(entry)).add_done_callback(lambda _: self._slots.release())
 
-    async def _handle(self, entry: Entry) -> None:
+    async def handle(self, entry: Entry) -> None:
+        """Post one stream entry's reply and acknowledge it; give it up (dead letter) when it can never be posted."""
         if entry.id in self._inflight:
             return
         self._inflight.add(entry.id)
