@@ -500,3 +500,21 @@ async def test_deliver_answers_an_original_that_only_got_an_error_notice(system:
     assert (report.replayed.outcome, report.replayed.text) == (Outcome.REPLIED, ANSWER)
     [answer] = await system.replies(report.replay_id or "")
     assert (answer.deliver, answer.replay_of) == (True, "906")
+
+
+async def test_the_same_delivered_replay_asked_three_times_at_once_answers_once(system: System,
+                                                                                chat_api: FakeChatApi) -> None:
+    """F17: a double click or a client retry on a delivered replay is the same replay: one answer, posted once."""
+    chat_api.fail_next(400, {"error": {"message": "the model is down"}})
+    chat_api.fail_next(400, {"error": {"message": "the model is down"}})
+    assert (await system.ask("907")).outcome == Outcome.MODEL_UNAVAILABLE
+    script_tool_round(chat_api)  # the fault is fixed: one run's worth of answers
+
+    reports = await asyncio.gather(*(system.replayer.replay("907", mode="live", deliver=True, operator=OPERATOR)
+                                     for _ in range(3)))
+
+    assert {report.replay_id for report in reports} == {"replay-907-delivered"}
+    assert all(report.replayed is not None and report.replayed.text == ANSWER for report in reports)
+    replies = await system.replies("replay-907-delivered")
+    assert len(replies) == 1
+    assert (await post_all(system, replies * 3)).posts == [(CHANNEL, "907", ANSWER)]

@@ -145,7 +145,7 @@ class Replayer:
         for activation_id in activation_ids:
             record = records.get(activation_id)
             selector = options.callsystem or (await self._selector_of(record) if record else None)
-            planned.append(Planned(activation_id, record, selector, f"replay-{uuid.uuid4().hex[:16]}",
+            planned.append(Planned(activation_id, record, selector, replay_id_for(activation_id, options),
                                    seen.get(activation_id, {})))
         await self.audit.append_many([p.audit_entry(options) for p in planned])
         return planned
@@ -259,6 +259,15 @@ async def _all_or_none(*jobs: Coroutine[Any, Any, None]) -> None:
     finally:
         for task in tasks:
             task.cancel()
+
+
+def replay_id_for(activation_id: str, options: Options) -> str:
+    """A delivered replay's id is derived from the activation it answers, so a double click or a client retry
+    is the same replay: queued once (the queue's once-only guard), written once, posted once; every request
+    reports its result. Forced, or not delivered, each replay is a new one."""
+    if options.deliver and not options.force:
+        return f"replay-{activation_id}-delivered"
+    return f"replay-{uuid.uuid4().hex[:16]}"
 
 
 def original_key(record: ActivationRecord) -> str:
