@@ -34,6 +34,18 @@ async def fill(client: aioredis.Redis, count: int) -> None:
         await pipe.execute()
 
 
+async def idle_past_threshold(client: aioredis.Redis, entry_ids: set[str], timeout_s: float = 5.0) -> None:
+    """Wait until every entry in `entry_ids` has been idle longer than the claim threshold (Redis's own clock)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        pending = await client.xpending_range(STREAM, GROUP, min="-", max="+", count=10_000)
+        if all(p["time_since_delivered"] > IDLE_MS for p in pending if p["message_id"] in entry_ids):
+            return
+        assert loop.time() < deadline, f"entries not idle past {IDLE_MS} ms within {timeout_s:g} s"
+        await asyncio.sleep(0.02)
+
+
 async def test_a_dead_replicas_entries_behind_a_thousand_live_ones_are_claimed(client: aioredis.Redis) -> None:
     """F13: the scan goes on from where the last claim stopped, so 1000 busy entries at the head hide nothing."""
     live, dead, survivor = consumer(client, "live"), consumer(client, "dead"), consumer(client, "survivor")
@@ -41,7 +53,7 @@ async def test_a_dead_replicas_entries_behind_a_thousand_live_ones_are_claimed(c
     await fill(client, 1050)
     busy = [entry.id for entry in await live.read(count=1000, block_ms=0)]
     abandoned = {entry.id for entry in await dead.read(count=50, block_ms=0)}
-    await asyncio.sleep(IDLE_MS * 1.5 / 1000)
+    await idle_past_threshold(client, abandoned)
 
     claimed: set[str] = set()
     calls = 0
@@ -59,7 +71,7 @@ async def test_a_heartbeat_keeps_only_this_consumers_entries_and_counts_no_deliv
     await first.ensure_group()
     await fill(client, 2)
     mine, lost = [entry.id for entry in await first.read(count=2, block_ms=0)]
-    await asyncio.sleep(IDLE_MS * 1.5 / 1000)
+    await idle_past_threshold(client, {lost})
     await first.heartbeat([mine])
     [taken] = await second.claim_idle(count=1)  # after an outage, another replica took the idle one
     assert (taken.id, taken.deliveries) == (lost, 2)

@@ -13,12 +13,13 @@ tool); a persona's history template says how other speakers' messages read in it
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import redis.asyncio as aioredis
 from pydantic import Field
+from redis.asyncio.client import Pipeline
 
 from switchboard.core import keys
 from switchboard.core.errors import ConfigError, LimitReached
@@ -103,13 +104,8 @@ class PersonaStore:
 
     async def available(self, guild_id: str | None) -> list[PersonaEntry]:
         """Every persona guild `guild_id` can use, by name, each with its scope."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(keys.SHARED_PERSONAS)
-            if guild_id is not None:
-                pipe.hgetall(keys.guild_personas(guild_id))
-            levels = await pipe.execute()
         entries = {self.builtin.name: PersonaEntry(self.builtin, "builtin")}
-        for scope, raws in zip(("shared", "guild"), levels, strict=False):
+        for scope, raws in await self._levels(guild_id, lambda pipe, key: pipe.hgetall(key)):
             for name, raw in raws.items():
                 if name != self.builtin.name:
                     entries[name] = PersonaEntry(PersonaRecord.from_json(raw).persona(), scope)
@@ -157,17 +153,24 @@ class PersonaStore:
 
     async def _stored(self, guild_id: str | None, names: list[str]) -> dict[str, PersonaEntry]:
         """The stored personas among `names` as guild `guild_id` sees them: its own over the shared ones."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(keys.SHARED_PERSONAS, names)
-            if guild_id is not None:
-                pipe.hmget(keys.guild_personas(guild_id), names)
-            levels = await pipe.execute()
         found: dict[str, PersonaEntry] = {}
-        for scope, raws in zip(("shared", "guild"), levels, strict=False):
+        for scope, raws in await self._levels(guild_id, lambda pipe, key: pipe.hmget(key, names)):
             for name, raw in zip(names, raws, strict=True):
                 if raw is not None:
                     found[name] = PersonaEntry(PersonaRecord.from_json(raw).persona(), scope)
         return found
+
+    async def _levels(self, guild_id: str | None,
+                      read: Callable[[Pipeline, str], object]) -> list[tuple[PersonaScope, Any]]:
+        """`read` of each hash guild `guild_id` sees, broadest first (shared, then its own), in one round trip."""
+        levels: list[tuple[PersonaScope, str]] = [("shared", keys.SHARED_PERSONAS)]
+        if guild_id is not None:
+            levels.append(("guild", keys.guild_personas(guild_id)))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for _, key in levels:
+                read(pipe, key)
+            results = await pipe.execute()
+        return [(scope, result) for (scope, _), result in zip(levels, results, strict=True)]
 
     def _record(self, name: str, instructions: str, created_by: str | None, history_template: str) -> PersonaRecord:
         if not _NAME.match(name):
